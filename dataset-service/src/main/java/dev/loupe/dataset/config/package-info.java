@@ -1,0 +1,2 @@
+/** Typed configuration of the dataset-service. */
+package dev.loupe.dataset.config;

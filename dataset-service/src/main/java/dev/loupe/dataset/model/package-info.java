@@ -1,0 +1,2 @@
+/** The dataset-service's persistent entities. */
+package dev.loupe.dataset.model;

@@ -1,0 +1,2 @@
+/** Tenant-scoped data access of the dataset-service. */
+package dev.loupe.dataset.repository;

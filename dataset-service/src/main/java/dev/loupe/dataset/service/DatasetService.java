@@ -1,0 +1,213 @@
+package dev.loupe.dataset.service;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.quarkus.hibernate.reactive.panache.common.WithSession;
+import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
+import io.smallrye.mutiny.Uni;
+import io.vertx.pgclient.PgException;
+
+import dev.loupe.dataset.config.DatasetConfig;
+import dev.loupe.dataset.model.Dataset;
+import dev.loupe.dataset.model.IdempotencyKey;
+import dev.loupe.dataset.repository.DatasetRepository;
+import dev.loupe.dataset.repository.IdempotencyKeyRepository;
+import dev.loupe.support.error.ProblemException;
+import dev.loupe.support.error.ProblemType;
+import dev.loupe.support.id.Ids;
+import dev.loupe.support.security.Caller;
+
+/**
+ * Creating, reading, listing and deleting datasets, always within the caller's tenant. An id of another tenant
+ * is answered exactly like an id that does not exist.
+ */
+@ApplicationScoped
+public class DatasetService {
+    static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,99}");
+    static final int MAX_DESCRIPTION_LENGTH = 2000;
+    static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+    static final String CREATE_OPERATION = "dataset.create";
+
+    /** A created (or, for a retried Idempotency-Key, previously created) dataset. */
+    public record Created(Dataset dataset, boolean replayed) {
+    }
+
+    /** One page of a list. */
+    public record Page(List<Dataset> datasets, boolean hasMore) {
+    }
+
+    private final DatasetRepository datasets;
+    private final IdempotencyKeyRepository idempotencyKeys;
+    private final DatasetConfig config;
+
+    public DatasetService(DatasetRepository datasets, IdempotencyKeyRepository idempotencyKeys, DatasetConfig config) {
+        this.datasets = datasets;
+        this.idempotencyKeys = idempotencyKeys;
+        this.config = config;
+    }
+
+    @WithTransaction
+    public Uni<Created> create(Caller caller, String name, String description, String idempotencyKey) {
+        ProblemException invalid = validateCreate(name, description, idempotencyKey);
+        if (invalid != null) {
+            return Uni.createFrom().failure(invalid);
+        }
+        String tenant = caller.requireTenant();
+        if (idempotencyKey.isEmpty()) {
+            return insert(caller, name, description).map(dataset -> new Created(dataset, false));
+        }
+        String requestHash = sha256(name + "\u0000" + description);
+        IdempotencyKey.Key keyId = new IdempotencyKey.Key(tenant, CREATE_OPERATION, idempotencyKey);
+        Instant now = Instant.now();
+        return idempotencyKeys.findById(keyId).chain(previous -> {
+            if (previous != null && previous.createdAt.isAfter(now.minus(config.idempotency().retention()))) {
+                return replay(tenant, previous, requestHash);
+            }
+            Uni<Void> forgetExpired = previous == null
+                    ? Uni.createFrom().voidItem()
+                    : idempotencyKeys.delete(previous).chain(idempotencyKeys::flush);
+            return forgetExpired.chain(() -> insert(caller, name, description)).chain(dataset -> {
+                IdempotencyKey key = new IdempotencyKey();
+                key.id = keyId;
+                key.requestHash = requestHash;
+                key.resourceId = dataset.id;
+                key.createdAt = now;
+                return idempotencyKeys.persist(key).replaceWith(new Created(dataset, false));
+            });
+        });
+    }
+
+    @WithSession
+    public Uni<Dataset> get(Caller caller, String id) {
+        UUID datasetId = Ids.parse(id).orElse(null);
+        if (datasetId == null) {
+            return Uni.createFrom().failure(ProblemException.notFound("dataset", id));
+        }
+        return datasets.findInTenant(caller.requireTenant(), datasetId)
+                .onItem()
+                .ifNull()
+                .failWith(() -> ProblemException.notFound("dataset", id));
+    }
+
+    /** Datasets of the caller's tenant in creation order, after the cursor (a dataset id). */
+    @WithSession
+    public Uni<Page> list(Caller caller, int limit, String after) {
+        int pageSize = limit == 0 ? config.pagination().defaultLimit() : limit;
+        if (pageSize < 1 || pageSize > config.pagination().maxLimit()) {
+            return Uni.createFrom()
+                    .failure(ProblemException.invalid("limit",
+                            "limit must be between 1 and " + config.pagination().maxLimit()));
+        }
+        UUID cursor = null;
+        if (!after.isEmpty()) {
+            cursor = Ids.parse(after).orElse(null);
+            if (cursor == null) {
+                return Uni.createFrom()
+                        .failure(ProblemException.invalid("after", "after must be the next_after of a previous page"));
+            }
+        }
+        return datasets.listInTenant(caller.requireTenant(), cursor, pageSize + 1)
+                .map(found -> found.size() > pageSize
+                        ? new Page(found.subList(0, pageSize), true)
+                        : new Page(found, false));
+    }
+
+    @WithTransaction
+    public Uni<Void> delete(Caller caller, String id) {
+        UUID datasetId = Ids.parse(id).orElse(null);
+        if (datasetId == null) {
+            return Uni.createFrom().failure(ProblemException.notFound("dataset", id));
+        }
+        return datasets.deleteInTenant(caller.requireTenant(), datasetId).chain(deleted -> deleted
+                ? Uni.createFrom().voidItem()
+                : Uni.createFrom().failure(ProblemException.notFound("dataset", id)));
+    }
+
+    private Uni<Created> replay(String tenant, IdempotencyKey previous, String requestHash) {
+        if (!previous.requestHash.equals(requestHash)) {
+            return Uni.createFrom()
+                    .failure(new ProblemException(ProblemType.IDEMPOTENCY_KEY_REUSED,
+                            "this Idempotency-Key was first used with a different name or description",
+                            "Idempotency-Key"));
+        }
+        return datasets.findInTenant(tenant, previous.resourceId)
+                .onItem()
+                .ifNull()
+                .failWith(() -> new ProblemException(ProblemType.CONFLICT,
+                        "the dataset first created with this Idempotency-Key has since been deleted",
+                        "Idempotency-Key"))
+                .map(dataset -> new Created(dataset, true));
+    }
+
+    private Uni<Dataset> insert(Caller caller, String name, String description) {
+        String tenant = caller.requireTenant();
+        ProblemException taken = new ProblemException(ProblemType.ALREADY_EXISTS,
+                "a dataset named '" + name + "' already exists", "name");
+        return datasets.nameTaken(tenant, name).chain(isTaken -> {
+            if (isTaken) {
+                return Uni.createFrom().failure(taken);
+            }
+            Dataset dataset = new Dataset();
+            dataset.id = Ids.newId();
+            dataset.tenant = tenant;
+            dataset.name = name;
+            dataset.description = description;
+            // PostgreSQL keeps microseconds: truncate so the answer equals what a later read returns.
+            dataset.createdAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+            dataset.updatedAt = dataset.createdAt;
+            dataset.createdByUserId = caller.userId();
+            dataset.createdByUsername = caller.username();
+            return datasets.persistAndFlush(dataset)
+                    .onFailure(DatasetService::isUniqueViolation)
+                    .transform(e -> taken);
+        });
+    }
+
+    static ProblemException validateCreate(String name, String description, String idempotencyKey) {
+        if (name.isEmpty()) {
+            return ProblemException.invalid("name", "name is required");
+        }
+        if (!NAME.matcher(name).matches()) {
+            return ProblemException.invalid("name",
+                    "name must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        if (description.length() > MAX_DESCRIPTION_LENGTH) {
+            return ProblemException.invalid("description",
+                    "description must be at most " + MAX_DESCRIPTION_LENGTH + " characters");
+        }
+        if (idempotencyKey.length() > MAX_IDEMPOTENCY_KEY_LENGTH) {
+            return ProblemException.invalid("Idempotency-Key",
+                    "Idempotency-Key must be at most " + MAX_IDEMPOTENCY_KEY_LENGTH + " characters");
+        }
+        return null;
+    }
+
+    /** A concurrent request took the name between the check and the insert. */
+    private static boolean isUniqueViolation(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof PgException pg && "23505".equals(pg.getSqlState())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+}

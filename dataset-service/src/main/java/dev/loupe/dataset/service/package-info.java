@@ -1,0 +1,2 @@
+/** The dataset-service's units of work, each in one transaction. */
+package dev.loupe.dataset.service;

@@ -1,0 +1,224 @@
+package dev.loupe.dataset;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.junit.QuarkusTest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.loupe.contracts.common.v1.PageRequest;
+import dev.loupe.contracts.dataset.v1.CreateDatasetRequest;
+import dev.loupe.contracts.dataset.v1.CreateDatasetResponse;
+import dev.loupe.contracts.dataset.v1.Dataset;
+import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc;
+import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc.DatasetServiceBlockingStub;
+import dev.loupe.contracts.dataset.v1.DeleteDatasetRequest;
+import dev.loupe.contracts.dataset.v1.GetDatasetRequest;
+import dev.loupe.contracts.dataset.v1.ListDatasetsRequest;
+import dev.loupe.contracts.dataset.v1.ListDatasetsResponse;
+import dev.loupe.support.error.GrpcProblems;
+import dev.loupe.support.error.ProblemException;
+import dev.loupe.support.error.ProblemType;
+import dev.loupe.support.grpc.BearerCallCredentials;
+import dev.loupe.support.testing.KeycloakTokens;
+
+import static dev.loupe.support.testing.GrpcAuthenticationContract.assertFailsWith;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The dataset slice on PostgreSQL, called over gRPC with real Keycloak tokens. */
+@QuarkusTest
+class DatasetGrpcServiceTest {
+    private ManagedChannel channel;
+
+    @BeforeEach
+    void openChannel() {
+        channel = ManagedChannelBuilder.forAddress("localhost", 18081).usePlaintext().build();
+    }
+
+    @AfterEach
+    void closeChannel() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private DatasetServiceBlockingStub as(String username) {
+        return DatasetServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(username), null))
+                .withDeadlineAfter(10, TimeUnit.SECONDS);
+    }
+
+    private static String uniqueName(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private static CreateDatasetRequest create(String name) {
+        return CreateDatasetRequest.newBuilder().setName(name).setDescription("chest x-rays").build();
+    }
+
+    private static ProblemException problemOf(StatusRuntimeException e) {
+        return GrpcProblems.fromStatus(e);
+    }
+
+    @Test
+    void createGetListDelete() {
+        String name = uniqueName("xrays");
+        CreateDatasetResponse created = as("acme-steward").createDataset(create(name));
+        Dataset dataset = created.getDataset();
+        assertFalse(created.getReplayed());
+        assertEquals(name, dataset.getName());
+        assertEquals("chest x-rays", dataset.getDescription());
+        assertEquals("acme-steward", dataset.getCreatedBy().getUsername());
+        assertTrue(dataset.getCreatedAt().getSeconds() > 0);
+
+        assertEquals(dataset, as("acme-engineer").getDataset(GetDatasetRequest.newBuilder()
+                .setDatasetId(dataset.getId())
+                .build()));
+        assertTrue(allDatasets("acme-compliance").contains(dataset));
+
+        as("acme-admin").deleteDataset(DeleteDatasetRequest.newBuilder().setDatasetId(dataset.getId()).build());
+        assertFailsWith(Status.Code.NOT_FOUND, () -> as("acme-steward")
+                .getDataset(GetDatasetRequest.newBuilder().setDatasetId(dataset.getId()).build()));
+        assertFalse(allDatasets("acme-steward").contains(dataset));
+    }
+
+    @Test
+    void anotherTenantSeesNothing() {
+        Dataset dataset = as("acme-steward").createDataset(create(uniqueName("acme-only"))).getDataset();
+        GetDatasetRequest get = GetDatasetRequest.newBuilder().setDatasetId(dataset.getId()).build();
+
+        StatusRuntimeException foreign = assertFailsWith(Status.Code.NOT_FOUND,
+                () -> as("globex-steward").getDataset(get));
+        StatusRuntimeException missing = assertFailsWith(Status.Code.NOT_FOUND, () -> as("globex-steward")
+                .getDataset(GetDatasetRequest.newBuilder().setDatasetId(UUID.randomUUID().toString()).build()));
+        // Another tenant's id and an id that never existed are indistinguishable, message included.
+        assertEquals(missing.getStatus().getDescription().replaceAll("[0-9a-f-]{36}", "ID"),
+                foreign.getStatus().getDescription().replaceAll("[0-9a-f-]{36}", "ID"));
+        assertFalse(allDatasets("globex-admin").stream().anyMatch(d -> d.getId().equals(dataset.getId())));
+        assertFailsWith(Status.Code.NOT_FOUND, () -> as("globex-steward")
+                .deleteDataset(DeleteDatasetRequest.newBuilder().setDatasetId(dataset.getId()).build()));
+
+        assertEquals(dataset, as("acme-steward").getDataset(get), "the failed foreign delete changed nothing");
+        // The same name is free in another tenant.
+        as("globex-steward").createDataset(create(dataset.getName()));
+    }
+
+    @Test
+    void invalidRequestsNameTheFieldAndChangeNothing() {
+        int before = allDatasets("acme-steward").size();
+        ProblemException badName = problemOf(assertFailsWith(Status.Code.INVALID_ARGUMENT,
+                () -> as("acme-steward").createDataset(create("no spaces allowed"))));
+        assertEquals(ProblemType.INVALID_REQUEST, badName.type());
+        assertEquals("name", badName.field().orElseThrow());
+
+        ProblemException noName = problemOf(assertFailsWith(Status.Code.INVALID_ARGUMENT,
+                () -> as("acme-steward").createDataset(create(""))));
+        assertEquals("name", noName.field().orElseThrow());
+
+        ProblemException longDescription = problemOf(assertFailsWith(Status.Code.INVALID_ARGUMENT,
+                () -> as("acme-steward").createDataset(create(uniqueName("long")).toBuilder()
+                        .setDescription("x".repeat(2001))
+                        .build())));
+        assertEquals("description", longDescription.field().orElseThrow());
+
+        ProblemException badLimit = problemOf(assertFailsWith(Status.Code.INVALID_ARGUMENT,
+                () -> as("acme-steward").listDatasets(ListDatasetsRequest.newBuilder()
+                        .setPage(PageRequest.newBuilder().setLimit(101))
+                        .build())));
+        assertEquals("limit", badLimit.field().orElseThrow());
+
+        ProblemException badCursor = problemOf(assertFailsWith(Status.Code.INVALID_ARGUMENT,
+                () -> as("acme-steward").listDatasets(ListDatasetsRequest.newBuilder()
+                        .setPage(PageRequest.newBuilder().setAfter("not-a-cursor"))
+                        .build())));
+        assertEquals("after", badCursor.field().orElseThrow());
+
+        assertEquals(before, allDatasets("acme-steward").size());
+    }
+
+    @Test
+    void duplicateNameIsAlreadyExists() {
+        String name = uniqueName("dup");
+        as("acme-steward").createDataset(create(name));
+        ProblemException duplicate = problemOf(assertFailsWith(Status.Code.ALREADY_EXISTS,
+                () -> as("acme-admin").createDataset(create(name))));
+        assertEquals("name", duplicate.field().orElseThrow());
+    }
+
+    @Test
+    void idempotencyKeyReplaysTheFirstResult() {
+        String key = UUID.randomUUID().toString();
+        CreateDatasetRequest request = create(uniqueName("idem")).toBuilder().setIdempotencyKey(key).build();
+        CreateDatasetResponse first = as("acme-steward").createDataset(request);
+        CreateDatasetResponse retry = as("acme-steward").createDataset(request);
+        assertFalse(first.getReplayed());
+        assertTrue(retry.getReplayed());
+        assertEquals(first.getDataset(), retry.getDataset());
+
+        ProblemException reused = problemOf(assertFailsWith(Status.Code.FAILED_PRECONDITION,
+                () -> as("acme-steward").createDataset(request.toBuilder().setName(uniqueName("other")).build())));
+        assertEquals(ProblemType.IDEMPOTENCY_KEY_REUSED, reused.type());
+
+        // Keys belong to a tenant: globex using the same key creates its own dataset.
+        CreateDatasetResponse globex = as("globex-steward").createDataset(request);
+        assertFalse(globex.getReplayed());
+    }
+
+    @Test
+    void paginationWalksEveryDatasetOnceInCreationOrder() {
+        List<String> created = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            created.add(as("acme-steward").createDataset(create(uniqueName("page" + i))).getDataset().getId());
+        }
+        List<String> seen = new ArrayList<>();
+        String after = "";
+        boolean hasMore = true;
+        while (hasMore) {
+            ListDatasetsResponse page = as("acme-steward").listDatasets(ListDatasetsRequest.newBuilder()
+                    .setPage(PageRequest.newBuilder().setLimit(2).setAfter(after))
+                    .build());
+            assertTrue(page.getDatasetsCount() <= 2);
+            page.getDatasetsList().forEach(d -> seen.add(d.getId()));
+            hasMore = page.getPage().getHasMore();
+            after = page.getPage().getNextAfter();
+            assertEquals(hasMore, !after.isEmpty());
+        }
+        assertEquals(seen.stream().distinct().count(), seen.size(), "no dataset appears twice");
+        List<String> ours = seen.stream().filter(created::contains).toList();
+        assertEquals(created, ours, "all created datasets, in creation order");
+    }
+
+    @Test
+    void rolesOutsideTheMatrixAreDenied() {
+        assertFailsWith(Status.Code.PERMISSION_DENIED,
+                () -> as("acme-engineer").createDataset(create(uniqueName("engineer"))));
+        assertFailsWith(Status.Code.PERMISSION_DENIED,
+                () -> as("acme-app").listDatasets(ListDatasetsRequest.getDefaultInstance()));
+        assertFailsWith(Status.Code.PERMISSION_DENIED,
+                () -> as("platform-ops").listDatasets(ListDatasetsRequest.getDefaultInstance()));
+        // An RPC with no capability in the matrix is denied before it could answer UNIMPLEMENTED.
+        assertFailsWith(Status.Code.PERMISSION_DENIED, () -> as("acme-steward")
+                .getDatasetStats(dev.loupe.contracts.dataset.v1.GetDatasetStatsRequest.getDefaultInstance()));
+    }
+
+    private List<Dataset> allDatasets(String username) {
+        List<Dataset> all = new ArrayList<>();
+        String after = "";
+        do {
+            ListDatasetsResponse page = as(username).listDatasets(ListDatasetsRequest.newBuilder()
+                    .setPage(PageRequest.newBuilder().setLimit(100).setAfter(after))
+                    .build());
+            all.addAll(page.getDatasetsList());
+            after = page.getPage().getNextAfter();
+        } while (!after.isEmpty());
+        return all;
+    }
+}

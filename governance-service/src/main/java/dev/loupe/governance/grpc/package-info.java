@@ -1,0 +1,2 @@
+/** The governance-service's gRPC API (contract {@code loupe.governance.v1}). */
+package dev.loupe.governance.grpc;

@@ -1,0 +1,2 @@
+/** Generation and parsing of resource ids. */
+package dev.loupe.support.id;

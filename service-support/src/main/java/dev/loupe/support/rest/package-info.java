@@ -1,0 +1,2 @@
+/** REST plumbing every service shares: the problem+json exception mappers. */
+package dev.loupe.support.rest;

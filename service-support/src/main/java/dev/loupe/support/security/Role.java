@@ -1,0 +1,18 @@
+package dev.loupe.support.security;
+
+/** The realm roles Loupe's Keycloak realm defines, by the names tokens carry. */
+public enum Role {
+    TENANT_ADMIN("tenant-admin"), DATA_STEWARD("data-steward"), ML_ENGINEER("ml-engineer"), COMPLIANCE_OFFICER(
+            "compliance-officer"), MODEL_CONSUMER("model-consumer"), PLATFORM_ADMIN("platform-admin");
+
+    private final String tokenName;
+
+    Role(String tokenName) {
+        this.tokenName = tokenName;
+    }
+
+    /** The role's name in the token's {@code realm_access.roles}. */
+    public String tokenName() {
+        return tokenName;
+    }
+}

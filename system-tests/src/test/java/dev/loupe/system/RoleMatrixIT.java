@@ -1,0 +1,92 @@
+package dev.loupe.system;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+import io.restassured.response.Response;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import static dev.loupe.system.Gateway.as;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every REST route x every role (and no token) gets the status the security model's table in DESIGN.md
+ * promises, with real tokens from the running Keycloak. A route the gateway serves without a row here fails
+ * {@link #everyRouteHasAMatrixRow()}.
+ */
+class RoleMatrixIT {
+
+    /** One row of the expected matrix: a route and the roles allowed on it, with its success status. */
+    record Route(String method, String path, Set<String> allowedRoles, int successStatus) {
+        String key() {
+            return method + " " + path;
+        }
+    }
+
+    private static final Set<String> DATASET_MANAGERS = Set.of("tenant-admin", "data-steward");
+    private static final Set<String> DATASET_READERS = Set.of("tenant-admin", "data-steward", "ml-engineer",
+            "compliance-officer");
+
+    static final List<Route> ROUTES = List.of(
+            new Route("POST", "/v1/datasets", DATASET_MANAGERS, 201),
+            new Route("GET", "/v1/datasets", DATASET_READERS, 200),
+            new Route("GET", "/v1/datasets/{id}", DATASET_READERS, 200),
+            new Route("DELETE", "/v1/datasets/{id}", DATASET_MANAGERS, 204));
+
+    @Test
+    void everyRouteHasAMatrixRow() {
+        Map<String, Map<String, Object>> paths = as(null).accept("application/json")
+                .get("/q/openapi")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("paths");
+        Set<String> served = new TreeSet<>();
+        paths.forEach((path, operations) -> operations.keySet()
+                .stream()
+                .filter(method -> Set.of("get", "post", "put", "patch", "delete").contains(method))
+                .forEach(method -> served.add(method.toUpperCase() + " " + path)));
+        Set<String> inMatrix = new TreeSet<>(ROUTES.stream().map(Route::key).toList());
+        assertEquals(inMatrix, served, "routes the gateway serves vs routes in the role matrix");
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyRouteTimesEveryRole() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Route route : ROUTES) {
+            tests.add(DynamicTest.dynamicTest(route.key() + " without token -> 401",
+                    () -> assertEquals(401, call(route, null).statusCode())));
+            Gateway.ACME_USER_BY_ROLE.forEach((role, user) -> {
+                int expected = route.allowedRoles().contains(role) ? route.successStatus() : 403;
+                tests.add(DynamicTest.dynamicTest(route.key() + " as " + role + " -> " + expected, () -> {
+                    Response response = call(route, user);
+                    assertEquals(expected, response.statusCode(), response.asString());
+                    if (expected >= 400) {
+                        assertTrue(response.contentType().startsWith("application/problem+json"));
+                    }
+                }));
+            });
+        }
+        return tests.stream();
+    }
+
+    /** Calls a route as a user, with a fresh dataset of the user's tenant wherever the route needs an id. */
+    private static Response call(Route route, String user) {
+        String path = route.path();
+        if (path.contains("{id}")) {
+            path = path.replace("{id}", Gateway.createDataset("acme-steward", Gateway.uniqueName("matrix")));
+        }
+        var request = as(user);
+        if (route.method().equals("POST")) {
+            request.contentType("application/json").body(Map.of("name", Gateway.uniqueName("matrix")));
+        }
+        return request.request(route.method(), path);
+    }
+}
