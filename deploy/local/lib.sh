@@ -86,7 +86,7 @@ start_keycloak() {
     KC_BOOTSTRAP_ADMIN_PASSWORD="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
     export KC_BOOTSTRAP_ADMIN_PASSWORD
     exec setsid "$KEYCLOAK_HOME/bin/kc.sh" start-dev --http-port="$KEYCLOAK_PORT" --import-realm \
-      > "$log_file" 2>&1
+      < /dev/null > "$log_file" 2>&1
   ) &
   echo $! > "$pid_file"
   if ! wait_for_url "$KEYCLOAK_URL/realms/loupe/.well-known/openid-configuration" 240; then

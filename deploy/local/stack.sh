@@ -47,7 +47,7 @@ start_embedded_postgres() {
   (
     exec setsid java -Xmx128m -cp "$launcher/loupe-local-postgres-0.1.0-SNAPSHOT.jar:$launcher/lib/*" \
       dev.loupe.local.EmbeddedPostgresMain --port "$EMBEDDED_DB_PORT" --data-dir "$STACK_DIR/postgres-data" \
-      --database loupe_dataset=LOUPE_DATASET_DB_PASSWORD > "$log_file" 2>&1
+      --database loupe_dataset=LOUPE_DATASET_DB_PASSWORD < /dev/null > "$log_file" 2>&1
   ) &
   echo $! > "$RUN_DIR/postgres.pid"
   until grep -q "Loupe embedded PostgreSQL ready" "$log_file" 2>/dev/null; do
@@ -63,7 +63,7 @@ start_service() {
   port_free "$port" || die "port $port for $name is taken (is another Loupe running?)"
   (
     export "LOUPE_${upper}_PORT=$port" LOUPE_DB_HOST="$DB_HOST" LOUPE_DB_PORT="$DB_PORT"
-    exec setsid java -Xmx256m -XX:+UseSerialGC -jar "$(service_jar "$name")" > "$LOG_DIR/$name.log" 2>&1
+    exec setsid java -Xmx256m -XX:+UseSerialGC -jar "$(service_jar "$name")" < /dev/null > "$LOG_DIR/$name.log" 2>&1
   ) &
   echo $! > "$RUN_DIR/$name.pid"
 }
@@ -128,14 +128,21 @@ Loupe is up.
 INFO
 }
 
+# Stops what `up` started, newest first, and fails if any of it is still there afterwards.
 down() {
-  local entry i
+  local entry i ports=()
   for (( i=${#SERVICES[@]}-1; i>=0; i-- )); do
     entry="${SERVICES[$i]}"
+    [ -f "$RUN_DIR/${entry%%:*}.pid" ] && ports+=("${entry##*:}")
     stop_pid_file "$RUN_DIR/${entry%%:*}.pid"
   done
+  [ -f "$RUN_DIR/keycloak.pid" ] && ports+=("$KEYCLOAK_PORT")
   stop_pid_file "$RUN_DIR/keycloak.pid"
+  [ -f "$RUN_DIR/postgres.pid" ] && ports+=("$EMBEDDED_DB_PORT")
   stop_pid_file "$RUN_DIR/postgres.pid"
+  for i in "${ports[@]}"; do
+    port_free "$i" || die "something still listens on port $i after stopping"
+  done
   log "stopped"
 }
 

@@ -7,8 +7,12 @@ import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.grpc.StatusRuntimeException;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.RestResponse;
@@ -42,7 +46,10 @@ public class ProblemMappers {
         return problem(problem, headers);
     }
 
-    @ServerExceptionMapper
+    // Listed one by one: Quarkus's own mappers for the Jackson subtypes would otherwise win over a mapper of
+    // their common parent, and answer with plain JSON.
+    @ServerExceptionMapper({JsonProcessingException.class, JsonParseException.class, MismatchedInputException.class,
+            UnrecognizedPropertyException.class, InvalidFormatException.class})
     public RestResponse<Problem> unreadableJson(JsonProcessingException e, HttpHeaders headers) {
         String field = null;
         if (e instanceof JsonMappingException mapping && !mapping.getPath().isEmpty()) {
