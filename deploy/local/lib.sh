@@ -52,11 +52,16 @@ ensure_local_secrets() {
 # Unpacks Keycloak from Maven Central into $LOUPE_HOME (only the zip: no transitive downloads).
 install_keycloak() {
   [ -x "$KEYCLOAK_HOME/bin/kc.sh" ] && return 0
-  local zip="$HOME/.m2/repository/org/keycloak/keycloak-quarkus-dist/$KEYCLOAK_VERSION/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+  local repo zip
+  # Some terminals' Maven wraps its output in colour codes even in batch mode: strip them.
+  repo="$(cd "$LOUPE_ROOT" && mvn -B -q -N help:evaluate -Dexpression=settings.localRepository -DforceStdout \
+    | sed 's/\x1b\[[0-9;]*m//g')" || die "could not ask Maven where its local repository is"
+  zip="$repo/org/keycloak/keycloak-quarkus-dist/$KEYCLOAK_VERSION/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
   if [ ! -f "$zip" ]; then
     log "downloading Keycloak $KEYCLOAK_VERSION from Maven Central"
-    mvn -B -q dependency:get -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" \
-      -Dtransitive=false >&2 || die "could not download Keycloak"
+    (cd "$LOUPE_ROOT" && mvn -B -q -N dependency:get \
+      -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -Dtransitive=false) >&2 \
+      || die "could not download Keycloak"
   fi
   mkdir -p "$LOUPE_HOME"
   local tmp="$LOUPE_HOME/keycloak-unpack.$$"

@@ -125,7 +125,8 @@ Loupe is up.
   Stop            $0 down
 
   TOKEN=\$(curl -s -d grant_type=password -d client_id=loupe-cli -d username=acme-steward \\
-      -d password=dev-password $KEYCLOAK_URL/realms/loupe/protocol/openid-connect/token | jq -r .access_token)
+      -d password=dev-password $KEYCLOAK_URL/realms/loupe/protocol/openid-connect/token \\
+      | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
   curl -H "Authorization: Bearer \$TOKEN" http://localhost:8080/v1/datasets
 INFO
 }
