@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.ListenableFuture;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -20,6 +22,7 @@ import dev.loupe.contracts.dataset.v1.CreateDatasetResponse;
 import dev.loupe.contracts.dataset.v1.Dataset;
 import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc;
 import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc.DatasetServiceBlockingStub;
+import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc.DatasetServiceFutureStub;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetRequest;
 import dev.loupe.contracts.dataset.v1.GetDatasetRequest;
 import dev.loupe.contracts.dataset.v1.ListDatasetsRequest;
@@ -170,6 +173,23 @@ class DatasetGrpcServiceTest {
         // Keys belong to a tenant: globex using the same key creates its own dataset.
         CreateDatasetResponse globex = as("globex-steward").createDataset(request);
         assertFalse(globex.getReplayed());
+    }
+
+    @Test
+    void concurrentRetriesWithOneIdempotencyKeyCreateOneDataset() throws Exception {
+        CreateDatasetRequest request = create(uniqueName("race")).toBuilder()
+                .setIdempotencyKey(UUID.randomUUID().toString())
+                .build();
+        DatasetServiceFutureStub stub = DatasetServiceGrpc.newFutureStub(channel)
+                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken("acme-steward"), null))
+                .withDeadlineAfter(20, TimeUnit.SECONDS);
+        List<ListenableFuture<CreateDatasetResponse>> calls = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            calls.add(stub.createDataset(request));
+        }
+        List<CreateDatasetResponse> responses = Futures.allAsList(calls).get(30, TimeUnit.SECONDS);
+        assertEquals(1, responses.stream().map(r -> r.getDataset().getId()).distinct().count());
+        assertEquals(1, responses.stream().filter(r -> !r.getReplayed()).count(), "exactly one created it");
     }
 
     @Test

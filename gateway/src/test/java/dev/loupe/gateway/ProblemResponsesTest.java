@@ -9,7 +9,9 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasKey;
+import static org.hamcrest.Matchers.matchesPattern;
 import static org.hamcrest.Matchers.not;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Errors leave the gateway as problem+json with a stable type, the field at fault, and no internals. */
 @QuarkusTest
@@ -88,6 +90,24 @@ class ProblemResponsesTest {
                 .body("$", not(hasKey("stack")))
                 .body(not(containsString("io.grpc")))
                 .body(not(containsString("Exception")));
+    }
+
+    @Test
+    void everyResponseCarriesARequestId() {
+        String generated = given().when().get("/v1/datasets").then().statusCode(401).extract().header("X-Request-Id");
+        assertTrue(generated.matches("[0-9a-f-]{36}"), generated);
+        given().header("X-Request-Id", "client-chosen.1")
+                .when()
+                .get("/v1/datasets")
+                .then()
+                .header("X-Request-Id", "client-chosen.1")
+                .body("request_id", equalTo("client-chosen.1"));
+        // Anything that is not a plain token is replaced, so it never reaches a log line.
+        given().header("X-Request-Id", "id with spaces; and more")
+                .when()
+                .get("/v1/datasets")
+                .then()
+                .header("X-Request-Id", matchesPattern("[0-9a-f-]{36}"));
     }
 
     @Test

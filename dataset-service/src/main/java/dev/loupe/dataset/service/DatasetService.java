@@ -12,10 +12,12 @@ import java.util.regex.Pattern;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.hibernate.reactive.panache.common.WithSession;
 import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
 import io.smallrye.mutiny.Uni;
 import io.vertx.pgclient.PgException;
+import org.hibernate.JDBCException;
 
 import dev.loupe.dataset.config.DatasetConfig;
 import dev.loupe.dataset.model.Dataset;
@@ -37,6 +39,8 @@ public class DatasetService {
     static final int MAX_DESCRIPTION_LENGTH = 2000;
     static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
     static final String CREATE_OPERATION = "dataset.create";
+    /** PostgreSQL's SQLSTATE for a unique constraint violation. */
+    private static final String UNIQUE_VIOLATION = "23505";
 
     /** A created (or, for a retried Idempotency-Key, previously created) dataset. */
     public record Created(Dataset dataset, boolean replayed) {
@@ -56,35 +60,60 @@ public class DatasetService {
         this.config = config;
     }
 
-    @WithTransaction
+    /**
+     * Creates a dataset. With an Idempotency-Key, the key is claimed in the same transaction as the insert; a
+     * concurrent request with the same key waits for that transaction and then answers with its result.
+     */
     public Uni<Created> create(Caller caller, String name, String description, String idempotencyKey) {
         ProblemException invalid = validateCreate(name, description, idempotencyKey);
         if (invalid != null) {
             return Uni.createFrom().failure(invalid);
         }
-        String tenant = caller.requireTenant();
         if (idempotencyKey.isEmpty()) {
-            return insert(caller, name, description).map(dataset -> new Created(dataset, false));
+            return Panache.withTransaction(() -> insert(caller, Ids.newId(), name, description))
+                    .map(dataset -> new Created(dataset, false));
         }
         String requestHash = sha256(name + "\u0000" + description);
-        IdempotencyKey.Key keyId = new IdempotencyKey.Key(tenant, CREATE_OPERATION, idempotencyKey);
+        IdempotencyKey.Key keyId = new IdempotencyKey.Key(caller.requireTenant(), CREATE_OPERATION, idempotencyKey);
+        return Panache.withTransaction(() -> createOnce(caller, keyId, requestHash, name, description))
+                .onFailure(KeyClaimedConcurrently.class)
+                .recoverWithUni(() -> Panache.withTransaction(() -> idempotencyKeys.findById(keyId)
+                        .chain(winner -> winner != null
+                                ? replay(winner, requestHash)
+                                : Uni.createFrom().failure(new ProblemException(ProblemType.CONFLICT,
+                                        "a concurrent request with this Idempotency-Key did not finish; retry",
+                                        "Idempotency-Key")))));
+    }
+
+    private Uni<Created> createOnce(Caller caller, IdempotencyKey.Key keyId, String requestHash, String name,
+            String description) {
         Instant now = Instant.now();
+        Instant oldestValid = now.minus(config.idempotency().retention());
         return idempotencyKeys.findById(keyId).chain(previous -> {
-            if (previous != null && previous.createdAt.isAfter(now.minus(config.idempotency().retention()))) {
-                return replay(tenant, previous, requestHash);
+            if (previous != null && previous.createdAt.isAfter(oldestValid)) {
+                return replay(previous, requestHash);
             }
-            Uni<Void> forgetExpired = previous == null
-                    ? Uni.createFrom().voidItem()
-                    : idempotencyKeys.delete(previous).chain(idempotencyKeys::flush);
-            return forgetExpired.chain(() -> insert(caller, name, description)).chain(dataset -> {
-                IdempotencyKey key = new IdempotencyKey();
-                key.id = keyId;
-                key.requestHash = requestHash;
-                key.resourceId = dataset.id;
-                key.createdAt = now;
-                return idempotencyKeys.persist(key).replaceWith(new Created(dataset, false));
-            });
+            IdempotencyKey claim = new IdempotencyKey();
+            claim.id = keyId;
+            claim.requestHash = requestHash;
+            claim.resourceId = Ids.newId();
+            claim.createdAt = now;
+            return idempotencyKeys.deleteExpired(keyId, oldestValid)
+                    .chain(() -> idempotencyKeys.persistAndFlush(claim))
+                    .onFailure(DatasetService::isUniqueViolation)
+                    .transform(e -> new KeyClaimedConcurrently())
+                    .chain(() -> insert(caller, claim.resourceId, name, description))
+                    .map(dataset -> new Created(dataset, false));
         });
+    }
+
+    /** Another transaction claimed the same Idempotency-Key first. */
+    private static final class KeyClaimedConcurrently extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        KeyClaimedConcurrently() {
+            super(null, null, false, false);
+        }
     }
 
     @WithSession
@@ -133,14 +162,14 @@ public class DatasetService {
                 : Uni.createFrom().failure(ProblemException.notFound("dataset", id)));
     }
 
-    private Uni<Created> replay(String tenant, IdempotencyKey previous, String requestHash) {
+    private Uni<Created> replay(IdempotencyKey previous, String requestHash) {
         if (!previous.requestHash.equals(requestHash)) {
             return Uni.createFrom()
                     .failure(new ProblemException(ProblemType.IDEMPOTENCY_KEY_REUSED,
                             "this Idempotency-Key was first used with a different name or description",
                             "Idempotency-Key"));
         }
-        return datasets.findInTenant(tenant, previous.resourceId)
+        return datasets.findInTenant(previous.id.tenant, previous.resourceId)
                 .onItem()
                 .ifNull()
                 .failWith(() -> new ProblemException(ProblemType.CONFLICT,
@@ -149,7 +178,7 @@ public class DatasetService {
                 .map(dataset -> new Created(dataset, true));
     }
 
-    private Uni<Dataset> insert(Caller caller, String name, String description) {
+    private Uni<Dataset> insert(Caller caller, UUID id, String name, String description) {
         String tenant = caller.requireTenant();
         ProblemException taken = new ProblemException(ProblemType.ALREADY_EXISTS,
                 "a dataset named '" + name + "' already exists", "name");
@@ -158,7 +187,7 @@ public class DatasetService {
                 return Uni.createFrom().failure(taken);
             }
             Dataset dataset = new Dataset();
-            dataset.id = Ids.newId();
+            dataset.id = id;
             dataset.tenant = tenant;
             dataset.name = name;
             dataset.description = description;
@@ -195,7 +224,10 @@ public class DatasetService {
     /** A concurrent request took the name between the check and the insert. */
     private static boolean isUniqueViolation(Throwable failure) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            if (cause instanceof PgException pg && "23505".equals(pg.getSqlState())) {
+            String sqlState = cause instanceof JDBCException jdbc
+                    ? jdbc.getSQLState()
+                    : cause instanceof PgException pg ? pg.getSqlState() : null;
+            if (UNIQUE_VIOLATION.equals(sqlState)) {
                 return true;
             }
         }
