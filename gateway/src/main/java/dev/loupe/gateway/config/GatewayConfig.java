@@ -13,8 +13,16 @@ public interface GatewayConfig {
     Downstream downstream();
 
     interface Downstream {
-        /** Deadline of every unary gRPC call a REST request makes. */
+        /** Deadline of every unary gRPC call a REST request makes, retries included. */
         @WithDefault("10S")
         Duration deadline();
+
+        /** How often a read (a call that changes nothing) is retried when its service is unavailable. */
+        @WithDefault("2")
+        int readRetries();
+
+        /** Wait before the first retry of a read; each further retry waits about twice as long. */
+        @WithDefault("100ms")
+        Duration readRetryBackoff();
     }
 }

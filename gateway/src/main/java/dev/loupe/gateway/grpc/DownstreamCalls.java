@@ -5,7 +5,10 @@ import java.util.concurrent.TimeUnit;
 import jakarta.enterprise.context.RequestScoped;
 import jakarta.ws.rs.core.HttpHeaders;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.AbstractStub;
+import io.smallrye.mutiny.Uni;
 
 import dev.loupe.gateway.config.GatewayConfig;
 import dev.loupe.support.grpc.BearerCallCredentials;
@@ -25,6 +28,24 @@ public class DownstreamCalls {
     public DownstreamCalls(HttpHeaders headers, GatewayConfig config) {
         this.headers = headers;
         this.config = config;
+    }
+
+    /**
+     * Retries a call that changes nothing when the service was unreachable ({@code UNAVAILABLE}), with
+     * exponential backoff, within the stub's deadline. Calls that change state are not retried here: their
+     * retries belong to the client, with an Idempotency-Key.
+     */
+    public <T> Uni<T> retryingRead(Uni<T> read) {
+        GatewayConfig.Downstream downstream = config.downstream();
+        return read.onFailure(DownstreamCalls::unavailable)
+                .retry()
+                .withBackOff(downstream.readRetryBackoff(), downstream.readRetryBackoff().multipliedBy(8))
+                .atMost(downstream.readRetries());
+    }
+
+    private static boolean unavailable(Throwable failure) {
+        return failure instanceof StatusRuntimeException status
+                && status.getStatus().getCode() == Status.Code.UNAVAILABLE;
     }
 
     public <S extends AbstractStub<S>> S onBehalfOfCaller(S stub) {

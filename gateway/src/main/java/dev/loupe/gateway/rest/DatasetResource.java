@@ -80,8 +80,7 @@ public class DatasetResource {
         ListDatasetsRequest request = ListDatasetsRequest.newBuilder()
                 .setPage(PageRequest.newBuilder().setLimit(parseLimit(limit)).setAfter(after == null ? "" : after))
                 .build();
-        return calls.onBehalfOfCaller(datasets)
-                .listDatasets(request)
+        return calls.retryingRead(calls.onBehalfOfCaller(datasets).listDatasets(request))
                 .map(page -> ListPage.of(page.getDatasetsList().stream().map(DatasetView::of).toList(),
                         page.getPage().getHasMore(), page.getPage().getNextAfter()));
     }
@@ -91,8 +90,9 @@ public class DatasetResource {
     @Authorized(Capability.DATASETS_READ)
     @Operation(summary = "Get a dataset")
     public Uni<DatasetView> get(@RestPath String id) {
-        return calls.onBehalfOfCaller(datasets)
-                .getDataset(GetDatasetRequest.newBuilder().setDatasetId(id).build())
+        return calls
+                .retryingRead(calls.onBehalfOfCaller(datasets)
+                        .getDataset(GetDatasetRequest.newBuilder().setDatasetId(id).build()))
                 .map(DatasetView::of);
     }
 
