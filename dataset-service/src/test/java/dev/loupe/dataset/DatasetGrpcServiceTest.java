@@ -1,5 +1,8 @@
 package dev.loupe.dataset;
 
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -12,6 +15,7 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.junit.QuarkusTest;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,11 +40,19 @@ import dev.loupe.support.testing.KeycloakTokens;
 import static dev.loupe.support.testing.GrpcAuthenticationContract.assertFailsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The dataset slice on PostgreSQL, called over gRPC with real Keycloak tokens. */
 @QuarkusTest
 class DatasetGrpcServiceTest {
+    @ConfigProperty(name = "quarkus.datasource.jdbc.url")
+    String jdbcUrl;
+    @ConfigProperty(name = "quarkus.datasource.username")
+    String dbUser;
+    @ConfigProperty(name = "quarkus.datasource.password")
+    String dbPassword;
+
     private ManagedChannel channel;
 
     @BeforeEach
@@ -173,6 +185,28 @@ class DatasetGrpcServiceTest {
         // Keys belong to a tenant: globex using the same key creates its own dataset.
         CreateDatasetResponse globex = as("globex-steward").createDataset(request);
         assertFalse(globex.getReplayed());
+    }
+
+    @Test
+    void expiredIdempotencyKeyStartsANewRequest() throws Exception {
+        String key = UUID.randomUUID().toString();
+        CreateDatasetRequest first = create(uniqueName("old")).toBuilder().setIdempotencyKey(key).build();
+        String firstId = as("acme-steward").createDataset(first).getDataset().getId();
+        // Age the key past the retention (24 hours by default) instead of waiting for it.
+        try (Connection connection = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+                PreparedStatement age = connection.prepareStatement(
+                        "UPDATE idempotency_key SET created_at = now() - interval '2 days' WHERE key = ?")) {
+            age.setString(1, key);
+            assertEquals(1, age.executeUpdate());
+        }
+        CreateDatasetResponse second = as("acme-steward")
+                .createDataset(first.toBuilder().setName(uniqueName("new")).build());
+        assertFalse(second.getReplayed());
+        assertNotEquals(firstId, second.getDataset().getId());
+        // The key now belongs to the second request.
+        assertTrue(as("acme-steward")
+                .createDataset(first.toBuilder().setName(second.getDataset().getName()).build())
+                .getReplayed());
     }
 
     @Test

@@ -93,18 +93,34 @@ public class DatasetService {
             if (previous != null && previous.createdAt.isAfter(oldestValid)) {
                 return replay(previous, requestHash);
             }
-            IdempotencyKey claim = new IdempotencyKey();
-            claim.id = keyId;
-            claim.requestHash = requestHash;
-            claim.resourceId = Ids.newId();
-            claim.createdAt = now;
-            return idempotencyKeys.deleteExpired(keyId, oldestValid)
-                    .chain(() -> idempotencyKeys.persistAndFlush(claim))
-                    .onFailure(DatasetService::isUniqueViolation)
-                    .transform(e -> new KeyClaimedConcurrently())
-                    .chain(() -> insert(caller, claim.resourceId, name, description))
+            UUID datasetId = Ids.newId();
+            return claim(previous, keyId, requestHash, datasetId, now, oldestValid)
+                    .chain(() -> insert(caller, datasetId, name, description))
                     .map(dataset -> new Created(dataset, false));
         });
+    }
+
+    /**
+     * Records the key as used by this request: a new row, or an expired row taken over. Either way only one of
+     * several concurrent transactions succeeds; the others fail with {@link KeyClaimedConcurrently}.
+     */
+    private Uni<Void> claim(IdempotencyKey expired, IdempotencyKey.Key keyId, String requestHash, UUID datasetId,
+            Instant now, Instant oldestValid) {
+        if (expired != null) {
+            return idempotencyKeys.reclaimExpired(keyId, oldestValid, requestHash, datasetId, now)
+                    .chain(claimed -> claimed
+                            ? Uni.createFrom().voidItem()
+                            : Uni.createFrom().failure(new KeyClaimedConcurrently()));
+        }
+        IdempotencyKey key = new IdempotencyKey();
+        key.id = keyId;
+        key.requestHash = requestHash;
+        key.resourceId = datasetId;
+        key.createdAt = now;
+        return idempotencyKeys.persistAndFlush(key)
+                .replaceWithVoid()
+                .onFailure(DatasetService::isUniqueViolation)
+                .transform(e -> new KeyClaimedConcurrently());
     }
 
     /** Another transaction claimed the same Idempotency-Key first. */
