@@ -32,17 +32,19 @@ wait_for_url() {
 
 # Local-only secrets (service client secrets, database passwords), generated once per checkout.
 ensure_local_secrets() {
-  local file="$LOUPE_HOME/secrets.env" client
+  local file="$LOUPE_HOME/secrets.env" client name
+  local names=(LOUPE_DATASET_DB_PASSWORD LOUPE_GOVERNANCE_DB_PASSWORD)
+  for client in "${SERVICE_CLIENTS[@]}"; do
+    names+=("LOUPE_${client^^}_SERVICE_CLIENT_SECRET")
+  done
   mkdir -p "$LOUPE_HOME"
-  if [ ! -f "$file" ]; then
+  (
     umask 077
-    {
-      for client in "${SERVICE_CLIENTS[@]}"; do
-        echo "LOUPE_${client^^}_SERVICE_CLIENT_SECRET=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
-      done
-      echo "LOUPE_DATASET_DB_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
-    } > "$file"
-  fi
+    touch "$file"
+    for name in "${names[@]}"; do
+      grep -q "^$name=" "$file" || echo "$name=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" >> "$file"
+    done
+  )
   set -a
   # shellcheck disable=SC1090
   . "$file"
@@ -80,7 +82,16 @@ start_keycloak() {
   install_keycloak
   ensure_local_secrets
   mkdir -p "$KEYCLOAK_HOME/data/import"
-  cp "$LOUPE_ROOT/deploy/keycloak/loupe-realm.json" "$KEYCLOAK_HOME/data/import/"
+  # Keycloak imports a realm only when it has none: when the realm file changed since the last import, the
+  # local (development) data is reset so that the new file takes effect.
+  local realm="$LOUPE_ROOT/deploy/keycloak/loupe-realm.json" stamp="$KEYCLOAK_HOME/data/loupe-realm.sha256" sum
+  sum="$(sha256sum "$realm" | cut -d' ' -f1)"
+  if [ -d "$KEYCLOAK_HOME/data/h2" ] && [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+    log "the realm file changed: resetting the local Keycloak data so that it is imported again"
+    rm -rf "$KEYCLOAK_HOME/data/h2"
+  fi
+  echo "$sum" > "$stamp"
+  cp "$realm" "$KEYCLOAK_HOME/data/import/"
   log "starting Keycloak on port $KEYCLOAK_PORT (log: $log_file)"
   # start-dev keeps its data in an embedded H2 file under data/; the realm is imported when absent.
   # The bootstrap admin is local to this machine and its password is generated here.

@@ -21,6 +21,9 @@ trap cleanup EXIT
 started_postgres="$(ensure_debian_postgres)"
 # Test-only login, used by the %test profiles; it owns nothing but the test databases.
 ensure_database loupe_test loupe-test loupe_dataset_test
+ensure_database loupe_test loupe-test loupe_governance_test
+# The service clients' secrets: Keycloak imports them, the tests use them for service-account tokens.
+ensure_local_secrets
 
 if keycloak_running; then
   log "using the Keycloak already running at $KEYCLOAK_URL"

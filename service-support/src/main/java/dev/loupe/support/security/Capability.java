@@ -9,6 +9,7 @@ import static dev.loupe.support.security.Role.DATA_STEWARD;
 import static dev.loupe.support.security.Role.ML_ENGINEER;
 import static dev.loupe.support.security.Role.MODEL_CONSUMER;
 import static dev.loupe.support.security.Role.PLATFORM_ADMIN;
+import static dev.loupe.support.security.Role.SERVICE;
 import static dev.loupe.support.security.Role.TENANT_ADMIN;
 
 /**
@@ -17,9 +18,9 @@ import static dev.loupe.support.security.Role.TENANT_ADMIN;
  * one is denied.
  *
  * <p>
- * Every capability except {@link #PLATFORM_OPERATE} acts within the caller's own tenant, so the caller's
- * token must carry a {@code tenant} claim. {@code platform-admin} operates the platform and holds no tenant
- * capability: it reads no tenant's data or audit content.
+ * Every capability except {@link #PLATFORM_OPERATE} and {@link #AUDIT_APPEND} acts within the caller's own
+ * tenant, so the caller's token must carry a {@code tenant} claim. {@code platform-admin} operates the platform
+ * and holds no tenant capability: it reads no tenant's data or audit content.
  */
 public enum Capability {
     /** Create, import into and delete datasets; freeze versions. */
@@ -47,11 +48,24 @@ public enum Capability {
     /** Execute erasure requests. */
     ERASURE_EXECUTE(COMPLIANCE_OFFICER),
     /** Register base models and operate the platform; not tenant-scoped. */
-    PLATFORM_OPERATE(PLATFORM_ADMIN);
+    PLATFORM_OPERATE(Scope.PLATFORM, PLATFORM_ADMIN),
+    /** Append audit events to the governance-service (each service's outbox relay); not tenant-scoped. */
+    AUDIT_APPEND(Scope.PLATFORM, SERVICE);
 
+    /** Whether a capability acts within the caller's tenant or on the platform as a whole. */
+    private enum Scope {
+        TENANT, PLATFORM
+    }
+
+    private final Scope scope;
     private final Set<Role> allowedRoles;
 
     Capability(Role first, Role... rest) {
+        this(Scope.TENANT, first, rest);
+    }
+
+    Capability(Scope scope, Role first, Role... rest) {
+        this.scope = scope;
         this.allowedRoles = EnumSet.of(first, rest);
     }
 
@@ -62,7 +76,7 @@ public enum Capability {
 
     /** Whether the capability acts within the caller's tenant (and so needs a tenant claim). */
     public boolean tenantScoped() {
-        return this != PLATFORM_OPERATE;
+        return scope == Scope.TENANT;
     }
 
     /**

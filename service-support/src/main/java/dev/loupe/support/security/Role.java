@@ -3,7 +3,9 @@ package dev.loupe.support.security;
 /** The realm roles Loupe's Keycloak realm defines, by the names tokens carry. */
 public enum Role {
     TENANT_ADMIN("tenant-admin"), DATA_STEWARD("data-steward"), ML_ENGINEER("ml-engineer"), COMPLIANCE_OFFICER(
-            "compliance-officer"), MODEL_CONSUMER("model-consumer"), PLATFORM_ADMIN("platform-admin");
+            "compliance-officer"), MODEL_CONSUMER("model-consumer"), PLATFORM_ADMIN("platform-admin"),
+    /** Held only by the services' own service accounts, for calls a service makes on its own behalf. */
+    SERVICE("loupe-service");
 
     private final String tokenName;
 

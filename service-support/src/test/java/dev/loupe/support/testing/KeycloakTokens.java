@@ -35,10 +35,33 @@ public final class KeycloakTokens {
         return CACHE.computeIfAbsent(username, user -> passwordGrant(REALM_URL, "loupe-cli", user));
     }
 
+    /**
+     * A service account's token (client credentials grant), e.g. for {@code loupe-dataset-service}. The secret
+     * comes from the environment ({@code LOUPE_DATASET_SERVICE_CLIENT_SECRET}), which deploy/local/test.sh
+     * exports from the same file Keycloak's realm import read.
+     */
+    public static String serviceToken(String clientId) {
+        return CACHE.computeIfAbsent("client:" + clientId, key -> {
+            String variable = "LOUPE_" + clientId.replaceFirst("^loupe-", "").replace('-', '_').toUpperCase()
+                    + "_CLIENT_SECRET";
+            String secret = System.getenv(variable);
+            if (secret == null) {
+                throw new IllegalStateException(variable + " is not set; run the tests with deploy/local/test.sh");
+            }
+            return tokenRequest(REALM_URL, clientId,
+                    Map.of("grant_type", "client_credentials", "client_id", clientId, "client_secret", secret));
+        });
+    }
+
     /** A fresh token issued through another client or another base URL of the same realm. */
     public static String passwordGrant(String realmUrl, String clientId, String username) {
-        String form = Map.of("grant_type", "password", "client_id", clientId, "username", username,
-                "password", PASSWORD)
+        return tokenRequest(realmUrl, username,
+                Map.of("grant_type", "password", "client_id", clientId, "username", username, "password", PASSWORD));
+    }
+
+    /** Posts a token request; {@code who} names the user or client in errors. */
+    private static String tokenRequest(String realmUrl, String who, Map<String, String> parameters) {
+        String form = parameters
                 .entrySet()
                 .stream()
                 .map(e -> e.getKey() + "=" + URLEncoder.encode(e.getValue(), StandardCharsets.UTF_8))
@@ -53,7 +76,7 @@ public final class KeycloakTokens {
             Matcher matcher = ACCESS_TOKEN.matcher(response.body());
             if (response.statusCode() != 200 || !matcher.find()) {
                 throw new IllegalStateException(
-                        "Keycloak refused a token for " + username + ": " + response.statusCode() + " "
+                        "Keycloak refused a token for " + who + ": " + response.statusCode() + " "
                                 + response.body());
             }
             return matcher.group(1);

@@ -1,0 +1,2 @@
+/** SQL access to the audit trail. */
+package dev.loupe.governance.repository;

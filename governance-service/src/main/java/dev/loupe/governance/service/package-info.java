@@ -1,0 +1,2 @@
+/** The governance-service's units of work: appending to and verifying the audit chains. */
+package dev.loupe.governance.service;

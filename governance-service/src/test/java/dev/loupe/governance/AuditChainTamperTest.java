@@ -1,0 +1,189 @@
+package dev.loupe.governance;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import jakarta.inject.Inject;
+
+import io.quarkus.test.junit.QuarkusTest;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+
+import dev.loupe.governance.model.AuditEvent;
+import dev.loupe.governance.service.AuditChainService;
+import dev.loupe.governance.service.AuditChainService.Verification;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Tampering with the stored chain is detected at the right entry. The tampering runs over a privileged JDBC
+ * connection (the tables' owner, triggers disabled), as an attacker with database access would.
+ */
+@QuarkusTest
+class AuditChainTamperTest {
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    @Inject
+    AuditChainService chains;
+
+    @ConfigProperty(name = "quarkus.datasource.jdbc.url")
+    String url;
+    @ConfigProperty(name = "quarkus.datasource.username")
+    String username;
+    @ConfigProperty(name = "quarkus.datasource.password")
+    String password;
+
+    /** A new chain of {@code count} entries, appended in batches of 500. */
+    private String chainOf(int count) {
+        String tenant = AuditEventsFixture.freshTenant();
+        List<AuditEvent> events = new ArrayList<>();
+        for (var event : AuditEventsFixture.events(tenant, count)) {
+            events.add(toModel(event));
+        }
+        for (int from = 0; from < count; from += 500) {
+            chains.append(events.subList(from, Math.min(count, from + 500))).await().atMost(WAIT);
+        }
+        return tenant;
+    }
+
+    private static AuditEvent toModel(dev.loupe.contracts.governance.v1.AuditEvent event) {
+        return new AuditEvent(java.util.UUID.fromString(event.getEventId()),
+                dev.loupe.support.grpc.ProtoTime.toInstant(event.getOccurredAt())
+                        .truncatedTo(java.time.temporal.ChronoUnit.MICROS),
+                event.getTenant(), event.getActor().getActor().getUserId(), event.getActor().getActor().getUsername(),
+                "",
+                "", "", event.getAction(), event.getResource().getType(), event.getResource().getId(), "success",
+                event.getRequestId(), "{\"n\":1}", event.getSource());
+    }
+
+    private Verification verify(String chain) {
+        return chains.verify(chain, 0, 0).await().atMost(WAIT);
+    }
+
+    private void tamper(String... statements) throws SQLException {
+        try (Connection connection = DriverManager.getConnection(url, username, password);
+                Statement statement = connection.createStatement()) {
+            statement.execute("ALTER TABLE audit_entry DISABLE TRIGGER USER");
+            try {
+                for (String sql : statements) {
+                    statement.execute(sql);
+                }
+            } finally {
+                statement.execute("ALTER TABLE audit_entry ENABLE TRIGGER USER");
+            }
+        }
+    }
+
+    private void assertDetected(String chain, long seq, String reason) {
+        Verification verification = verify(chain);
+        assertFalse(verification.valid(), verification.toString());
+        assertEquals(seq, verification.firstInvalidSeq(), verification.toString());
+        assertEquals(reason, verification.reason(), verification.toString());
+    }
+
+    @Test
+    void cleanChainOfTenThousandEntriesVerifies() {
+        String chain = chainOf(10_000);
+        Verification verification = verify(chain);
+        assertTrue(verification.valid(), verification.toString());
+        assertEquals(10_000, verification.checked());
+        // A window of the chain verifies on its own.
+        Verification window = chains.verify(chain, 5_000, 5_100).await().atMost(WAIT);
+        assertTrue(window.valid());
+        assertEquals(101, window.checked());
+    }
+
+    @Test
+    void flippedByteIsAModifiedEntry() throws SQLException {
+        String chain = chainOf(20);
+        tamper("UPDATE audit_entry SET resource_id = 'ds-X' || substr(resource_id, 5) WHERE chain = '" + chain
+                + "' AND seq = 7");
+        assertDetected(chain, 7, "modified_entry");
+    }
+
+    @Test
+    void deletedEntryIsMissing() throws SQLException {
+        String chain = chainOf(20);
+        tamper("DELETE FROM audit_entry WHERE chain = '" + chain + "' AND seq = 12");
+        assertDetected(chain, 12, "missing_entry");
+    }
+
+    @Test
+    void swappedEntriesAreDetectedAtTheFirst() throws SQLException {
+        String chain = chainOf(20);
+        String where = "WHERE chain = '" + chain + "' AND seq = ";
+        tamper("UPDATE audit_entry SET seq = -1 " + where + "5", "UPDATE audit_entry SET seq = 5 " + where + "6",
+                "UPDATE audit_entry SET seq = 6 " + where + "-1");
+        assertDetected(chain, 5, "modified_entry");
+    }
+
+    @Test
+    void forgedEntryAfterTheHeadIsAnInsertedEntry() throws SQLException {
+        String chain = chainOf(20);
+        tamper("INSERT INTO audit_entry SELECT chain, 21, gen_random_uuid(), occurred_at, tenant, actor_user_id,"
+                + " actor_username, actor_service, on_behalf_user_id, on_behalf_username, action, resource_type,"
+                + " resource_id, outcome, request_id, details, source, appended_at, hash, hash FROM audit_entry"
+                + " WHERE chain = '" + chain + "' AND seq = 20");
+        assertDetected(chain, 21, "inserted_entry");
+    }
+
+    @Test
+    void truncatedTailIsDetected() throws SQLException {
+        String chain = chainOf(20);
+        tamper("DELETE FROM audit_entry WHERE chain = '" + chain + "' AND seq > 17");
+        assertDetected(chain, 18, "truncated_tail");
+    }
+
+    @Test
+    void entriesCannotBeUpdatedDeletedOrTruncated() throws SQLException {
+        String chain = chainOf(3);
+        try (Connection connection = DriverManager.getConnection(url, username, password);
+                Statement statement = connection.createStatement()) {
+            for (String sql : List.of("UPDATE audit_entry SET action = 'x.y' WHERE chain = '" + chain + "'",
+                    "DELETE FROM audit_entry WHERE chain = '" + chain + "'", "TRUNCATE audit_entry")) {
+                SQLException refused = assertThrows(SQLException.class, () -> statement.execute(sql), sql);
+                assertTrue(refused.getMessage().contains("append-only"), refused.getMessage());
+            }
+        }
+        assertTrue(verify(chain).valid());
+    }
+
+    @Test
+    void concurrentProducersBuildAGaplessChain() throws Exception {
+        String tenant = AuditEventsFixture.freshTenant();
+        ExecutorService producers = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int p = 0; p < 8; p++) {
+                done.add(producers.submit(() -> {
+                    for (int batch = 0; batch < 25; batch++) {
+                        List<AuditEvent> events = new ArrayList<>();
+                        for (var event : AuditEventsFixture.events(tenant, 4)) {
+                            events.add(toModel(event));
+                        }
+                        chains.append(events).await().atMost(WAIT);
+                    }
+                }));
+            }
+            for (Future<?> future : done) {
+                future.get();
+            }
+        } finally {
+            producers.shutdownNow();
+        }
+        Verification verification = verify(tenant);
+        assertTrue(verification.valid(), verification.toString());
+        assertEquals(8 * 25 * 4, verification.checked());
+    }
+}
