@@ -37,17 +37,22 @@ public class AuditChainRepository {
 
     /** Locks a chain's head row until the transaction ends, creating it for a new chain. */
     public Uni<Head> lockHead(SqlClient transaction, String chain) {
-        return transaction
-                .preparedQuery(
-                        "INSERT INTO audit_chain_head (chain, seq, hash) VALUES ($1, 0, $2) ON CONFLICT DO NOTHING")
-                .execute(Tuple.of(chain, ChainHash.GENESIS))
-                .chain(() -> transaction
-                        .preparedQuery("SELECT seq, hash FROM audit_chain_head WHERE chain = $1 FOR UPDATE")
-                        .execute(Tuple.of(chain)))
-                .map(rows -> {
-                    Row row = rows.iterator().next();
-                    return new Head(row.getLong("seq"), row.getString("hash"));
-                });
+        // One round trip for a chain that exists (the usual case); a new chain's row is created first.
+        return selectHeadForUpdate(transaction, chain).chain(head -> head != null
+                ? Uni.createFrom().item(head)
+                : transaction
+                        .preparedQuery("INSERT INTO audit_chain_head (chain, seq, hash) VALUES ($1, 0, $2)"
+                                + " ON CONFLICT DO NOTHING")
+                        .execute(Tuple.of(chain, ChainHash.GENESIS))
+                        .chain(() -> selectHeadForUpdate(transaction, chain)));
+    }
+
+    private Uni<Head> selectHeadForUpdate(SqlClient transaction, String chain) {
+        return transaction.preparedQuery("SELECT seq, hash FROM audit_chain_head WHERE chain = $1 FOR UPDATE")
+                .execute(Tuple.of(chain))
+                .map(rows -> rows.rowCount() == 0
+                        ? null
+                        : new Head(rows.iterator().next().getLong("seq"), rows.iterator().next().getString("hash")));
     }
 
     public Uni<Head> head(SqlClient client, String chain) {
@@ -75,9 +80,14 @@ public class AuditChainRepository {
                 });
     }
 
-    public Uni<Void> insert(SqlClient transaction, List<AuditEntry> entries) {
+    /**
+     * Inserts entries, skipping any whose event id is already in the trail.
+     *
+     * @return how many were inserted
+     */
+    public Uni<Integer> insertNew(SqlClient transaction, List<AuditEntry> entries) {
         if (entries.isEmpty()) {
-            return Uni.createFrom().voidItem();
+            return Uni.createFrom().item(0);
         }
         List<Tuple> rows = new ArrayList<>(entries.size());
         for (AuditEntry entry : entries) {
@@ -89,9 +99,16 @@ public class AuditChainRepository {
                     utc(entry.appendedAt()), entry.prevHash(), entry.hash())));
         }
         return transaction.preparedQuery("INSERT INTO audit_entry (" + COLUMNS + ") VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                + " $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)")
+                + " $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+                + " ON CONFLICT ON CONSTRAINT audit_entry_event_once DO NOTHING")
                 .executeBatch(rows)
-                .replaceWithVoid();
+                .map(results -> {
+                    int inserted = 0;
+                    for (var result = results; result != null; result = result.next()) {
+                        inserted += result.rowCount();
+                    }
+                    return inserted;
+                });
     }
 
     /** Entries of a chain with {@code fromSeq <= seq <= toSeq}, in sequence order, at most {@code limit}. */

@@ -65,42 +65,66 @@ public class AuditChainService {
                 byChain.computeIfAbsent(event.chain(), chain -> new ArrayList<>()).add(event);
             }
         }
+        // Optimistic first: most batches hold no event appended before, so the duplicate check is skipped; an
+        // event already present makes the insert come up short, and the batch is redone with the check.
+        return appendAll(byChain, false)
+                .onFailure(EventAlreadyAppended.class)
+                .recoverWithUni(() -> appendAll(byChain, true))
+                .map(appendedIds -> {
+                    Set<UUID> appendedSet = new HashSet<>(appendedIds);
+                    List<UUID> duplicates = new ArrayList<>();
+                    Set<UUID> reported = new HashSet<>();
+                    for (AuditEvent event : events) {
+                        if (!appendedSet.contains(event.eventId()) || !reported.add(event.eventId())) {
+                            duplicates.add(event.eventId());
+                        }
+                    }
+                    return new AppendResult(appendedIds, duplicates);
+                });
+    }
+
+    private Uni<List<UUID>> appendAll(Map<String, List<AuditEvent>> byChain, boolean checkDuplicates) {
         return pool.withTransaction(transaction -> {
             Uni<List<UUID>> appended = Uni.createFrom().item(new ArrayList<>());
             for (Map.Entry<String, List<AuditEvent>> chain : byChain.entrySet()) {
-                appended = appended.chain(ids -> appendToChain(transaction, chain.getKey(), chain.getValue())
-                        .map(more -> {
+                appended = appended.chain(ids -> appendToChain(transaction, chain.getKey(), chain.getValue(),
+                        checkDuplicates).map(more -> {
                             ids.addAll(more);
                             return ids;
                         }));
             }
             return appended;
-        }).map(appendedIds -> {
-            Set<UUID> appendedSet = new HashSet<>(appendedIds);
-            List<UUID> duplicates = new ArrayList<>();
-            Set<UUID> reported = new HashSet<>();
-            for (AuditEvent event : events) {
-                if (!appendedSet.contains(event.eventId()) || !reported.add(event.eventId())) {
-                    duplicates.add(event.eventId());
-                }
-            }
-            return new AppendResult(appendedIds, duplicates);
         });
     }
 
-    private Uni<List<UUID>> appendToChain(SqlClient transaction, String chain, List<AuditEvent> events) {
-        List<UUID> ids = events.stream().map(AuditEvent::eventId).toList();
+    private Uni<List<UUID>> appendToChain(SqlClient transaction, String chain, List<AuditEvent> events,
+            boolean checkDuplicates) {
+        Uni<Set<UUID>> alreadyAppended = checkDuplicates
+                ? chains.existingEventIds(transaction, events.stream().map(AuditEvent::eventId).toList())
+                : Uni.createFrom().item(Set.of());
         return chains.lockHead(transaction, chain)
-                .chain(head -> chains.existingEventIds(transaction, ids).chain(existing -> {
+                .chain(head -> alreadyAppended.chain(existing -> {
                     List<AuditEntry> entries = link(chain, head, events, existing);
                     if (entries.isEmpty()) {
                         return Uni.createFrom().item(List.<UUID>of());
                     }
                     AuditEntry last = entries.get(entries.size() - 1);
-                    return chains.insert(transaction, entries)
-                            .chain(() -> chains.moveHead(transaction, chain, new Head(last.seq(), last.hash())))
-                            .replaceWith(entries.stream().map(entry -> entry.event().eventId()).toList());
+                    List<UUID> ids = entries.stream().map(entry -> entry.event().eventId()).toList();
+                    return chains.insertNew(transaction, entries)
+                            .chain(inserted -> inserted < entries.size()
+                                    ? Uni.createFrom().<List<UUID>>failure(new EventAlreadyAppended())
+                                    : chains.moveHead(transaction, chain, new Head(last.seq(), last.hash()))
+                                            .replaceWith(ids));
                 }));
+    }
+
+    /** An event of the batch was already in the trail: the optimistic append is rolled back and redone. */
+    private static final class EventAlreadyAppended extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        EventAlreadyAppended() {
+            super(null, null, false, false);
+        }
     }
 
     /** Numbers and hashes the new events after the chain's head. */
