@@ -22,8 +22,8 @@ import dev.loupe.governance.service.AuditChainService;
 /**
  * Prints the durable append rate of the audit chain and its latency per batch, next to raw INSERTs of the same
  * rows into the same table without hashing or chaining. A benchmark, not a test: it asserts nothing, and its name
- * keeps it out of the normal test run. Run it with the test database and Keycloak of deploy/local/test.sh up:
- * {@code mvn verify -pl governance-service -Dtest=AuditAppendBenchmark}.
+ * keeps it out of the normal test run: {@code deploy/local/test.sh -pl governance-service -am
+ * -Dtest=AuditAppendBenchmark -Dsurefire.failIfNoSpecifiedTests=false}.
  */
 @QuarkusTest
 class AuditAppendBenchmark {
