@@ -6,7 +6,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.UUID;
 
 import jakarta.inject.Inject;
 
@@ -86,7 +85,7 @@ class AuditAppendBenchmark {
         long[] latencies = new long[total / batch];
         long started = System.nanoTime();
         for (int i = 0; i < latencies.length; i++) {
-            List<AuditEvent> events = events(tenant, batch);
+            List<AuditEvent> events = AuditEventsFixture.storedEvents(tenant, batch);
             long t0 = System.nanoTime();
             chains.append(events).await().atMost(WAIT);
             latencies[i] = System.nanoTime() - t0;
@@ -109,7 +108,7 @@ class AuditAppendBenchmark {
         for (int i = 0; i < latencies.length; i++) {
             List<AuditEntry> entries = new ArrayList<>(batch);
             Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-            for (AuditEvent event : events("raw", batch)) {
+            for (AuditEvent event : AuditEventsFixture.storedEvents("raw", batch)) {
                 seq++;
                 entries.add(new AuditEntry(chain, seq, event, now, "0".repeat(64), "1".repeat(64)));
             }
@@ -120,17 +119,6 @@ class AuditAppendBenchmark {
         double seconds = (System.nanoTime() - started) / 1e9;
         Arrays.sort(latencies);
         return new Run(total / seconds, latencies);
-    }
-
-    private static List<AuditEvent> events(String tenant, int count) {
-        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        List<AuditEvent> events = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            events.add(new AuditEvent(UUID.randomUUID(), now, tenant, "user-" + i, tenant + "-steward", "", "", "",
-                    "dataset.image.read", "record", "rec-" + i, "success", "req-" + i, "{\"image\":0}",
-                    "dataset-service"));
-        }
-        return events;
     }
 
     private static double median(double[] values) {

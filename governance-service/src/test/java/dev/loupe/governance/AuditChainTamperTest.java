@@ -53,24 +53,11 @@ class AuditChainTamperTest {
     /** A new chain of {@code count} entries, appended in batches of 500. */
     private String chainOf(int count) {
         String tenant = AuditEventsFixture.freshTenant();
-        List<AuditEvent> events = new ArrayList<>();
-        for (var event : AuditEventsFixture.events(tenant, count)) {
-            events.add(toModel(event));
-        }
+        List<AuditEvent> events = AuditEventsFixture.storedEvents(tenant, count);
         for (int from = 0; from < count; from += 500) {
             chains.append(events.subList(from, Math.min(count, from + 500))).await().atMost(WAIT);
         }
         return tenant;
-    }
-
-    private static AuditEvent toModel(dev.loupe.contracts.governance.v1.AuditEvent event) {
-        return new AuditEvent(java.util.UUID.fromString(event.getEventId()),
-                dev.loupe.support.grpc.ProtoTime.toInstant(event.getOccurredAt())
-                        .truncatedTo(java.time.temporal.ChronoUnit.MICROS),
-                event.getTenant(), event.getActor().getActor().getUserId(), event.getActor().getActor().getUsername(),
-                "",
-                "", "", event.getAction(), event.getResource().getType(), event.getResource().getId(), "success",
-                event.getRequestId(), "{\"n\":1}", event.getSource());
     }
 
     private Verification verify(String chain) {
@@ -194,11 +181,7 @@ class AuditChainTamperTest {
             for (int p = 0; p < 8; p++) {
                 done.add(producers.submit(() -> {
                     for (int batch = 0; batch < 25; batch++) {
-                        List<AuditEvent> events = new ArrayList<>();
-                        for (var event : AuditEventsFixture.events(tenant, 4)) {
-                            events.add(toModel(event));
-                        }
-                        chains.append(events).await().atMost(WAIT);
+                        chains.append(AuditEventsFixture.storedEvents(tenant, 4)).await().atMost(WAIT);
                     }
                 }));
             }

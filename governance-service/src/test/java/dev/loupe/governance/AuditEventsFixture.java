@@ -1,6 +1,7 @@
 package dev.loupe.governance;
 
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -41,6 +42,18 @@ final class AuditEventsFixture {
         List<AuditEvent> events = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             events.add(event(tenant, i));
+        }
+        return events;
+    }
+
+    /** Events as the governance-service stores them, for tests and benchmarks that append without gRPC. */
+    static List<dev.loupe.governance.model.AuditEvent> storedEvents(String tenant, int count) {
+        Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        List<dev.loupe.governance.model.AuditEvent> events = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            events.add(new dev.loupe.governance.model.AuditEvent(UUID.randomUUID(), now, tenant, "user-" + i,
+                    tenant + "-steward", "", "", "", "dataset.image.read", "record", "rec-" + i, "success", "req-" + i,
+                    "{\"image\":0}", "dataset-service"));
         }
         return events;
     }
