@@ -1,11 +1,8 @@
 package dev.loupe.dataset.service;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 import java.util.regex.Pattern;
@@ -26,6 +23,7 @@ import dev.loupe.dataset.repository.DatasetRepository;
 import dev.loupe.dataset.repository.IdempotencyKeyRepository;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
+import dev.loupe.support.hash.Sha256;
 import dev.loupe.support.id.Ids;
 import dev.loupe.support.security.Caller;
 
@@ -73,7 +71,7 @@ public class DatasetService {
             return Panache.withTransaction(() -> insert(caller, Ids.newId(), name, description))
                     .map(dataset -> new Created(dataset, false));
         }
-        String requestHash = sha256(name + "\u0000" + description);
+        String requestHash = Sha256.hex((name + "\u0000" + description).getBytes(StandardCharsets.UTF_8));
         IdempotencyKey.Key keyId = new IdempotencyKey.Key(caller.requireTenant(), CREATE_OPERATION, idempotencyKey);
         return Panache.withTransaction(() -> createOnce(caller, keyId, requestHash, name, description))
                 .onFailure(KeyClaimedConcurrently.class)
@@ -248,14 +246,5 @@ public class DatasetService {
             }
         }
         return false;
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of()
-                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
-        }
     }
 }

@@ -11,6 +11,7 @@ import io.grpc.stub.AbstractStub;
 import io.smallrye.mutiny.Uni;
 
 import dev.loupe.gateway.config.GatewayConfig;
+import dev.loupe.gateway.rest.RequestIdFilter;
 import dev.loupe.support.grpc.BearerCallCredentials;
 
 /**
@@ -54,7 +55,8 @@ public class DownstreamCalls {
             throw new IllegalStateException("a downstream call outside an authenticated request");
         }
         String token = authorization.substring(BEARER.length()).trim();
-        return stub.withCallCredentials(new BearerCallCredentials(token, headers.getHeaderString("X-Request-Id")))
+        return stub
+                .withCallCredentials(new BearerCallCredentials(token, headers.getHeaderString(RequestIdFilter.HEADER)))
                 .withDeadlineAfter(config.downstream().deadline().toMillis(), TimeUnit.MILLISECONDS);
     }
 }

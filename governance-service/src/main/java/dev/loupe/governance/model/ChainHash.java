@@ -3,11 +3,10 @@ package dev.loupe.governance.model;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.HexFormat;
+
+import dev.loupe.support.hash.Sha256;
 
 /**
  * The hash of an audit entry: SHA-256 over a canonical byte encoding, written out in docs/audit-chain.md so that
@@ -74,11 +73,7 @@ public final class ChainHash {
         }
 
         String sha256() {
-            try {
-                return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes.toByteArray()));
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
-            }
+            return Sha256.hex(bytes.toByteArray());
         }
     }
 }

@@ -1,0 +1,2 @@
+/** Digests shared by the services. */
+package dev.loupe.support.hash;
