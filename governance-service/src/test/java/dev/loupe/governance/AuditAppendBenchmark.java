@@ -13,8 +13,8 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.vertx.mutiny.sqlclient.Pool;
 import org.junit.jupiter.api.Test;
 
-import dev.loupe.governance.model.AuditEntry;
-import dev.loupe.governance.model.AuditEvent;
+import dev.loupe.audit.AuditEntry;
+import dev.loupe.audit.AuditEvent;
 import dev.loupe.governance.repository.AuditChainRepository;
 import dev.loupe.governance.service.AuditChainService;
 

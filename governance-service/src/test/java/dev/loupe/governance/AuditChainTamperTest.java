@@ -1,5 +1,7 @@
 package dev.loupe.governance;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -14,12 +16,18 @@ import java.util.concurrent.Future;
 import jakarta.inject.Inject;
 
 import io.quarkus.test.junit.QuarkusTest;
+import io.vertx.mutiny.sqlclient.Pool;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
-import dev.loupe.governance.model.AuditEvent;
+import dev.loupe.audit.AuditEntry;
+import dev.loupe.audit.AuditEvent;
+import dev.loupe.audit.ChainHash;
+import dev.loupe.audit.Checkpoint;
+import dev.loupe.audit.Verification;
+import dev.loupe.governance.repository.AuditChainRepository;
 import dev.loupe.governance.service.AuditChainService;
-import dev.loupe.governance.service.AuditChainService.Verification;
+import dev.loupe.governance.service.CheckpointService;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -36,6 +44,14 @@ class AuditChainTamperTest {
 
     @Inject
     AuditChainService chains;
+    @Inject
+    CheckpointService checkpoints;
+    @Inject
+    AuditChainRepository repository;
+    @Inject
+    Pool pool;
+    @ConfigProperty(name = "loupe.governance.checkpoints.dir")
+    Path checkpointDir;
 
     @ConfigProperty(name = "quarkus.datasource.jdbc.url")
     String url;
@@ -68,14 +84,25 @@ class AuditChainTamperTest {
         try (Connection connection = DriverManager.getConnection(url, ownerUser, ownerPassword);
                 Statement statement = connection.createStatement()) {
             statement.execute("ALTER TABLE audit_entry DISABLE TRIGGER USER");
+            statement.execute("ALTER TABLE audit_checkpoint DISABLE TRIGGER USER");
             try {
                 for (String sql : statements) {
                     statement.execute(sql);
                 }
             } finally {
                 statement.execute("ALTER TABLE audit_entry ENABLE TRIGGER USER");
+                statement.execute("ALTER TABLE audit_checkpoint ENABLE TRIGGER USER");
             }
         }
+    }
+
+    /** Appends {@code count} more entries to a chain. */
+    private void extend(String chain, int count) {
+        chains.append(AuditEventsFixture.storedEvents(chain, count)).await().atMost(WAIT);
+    }
+
+    private Checkpoint checkpoint(String chain) {
+        return checkpoints.checkpointHead(chain).orElseThrow();
     }
 
     private void assertDetected(String chain, long seq, String reason) {
@@ -136,6 +163,92 @@ class AuditChainTamperTest {
         String chain = chainOf(20);
         tamper("DELETE FROM audit_entry WHERE chain = '" + chain + "' AND seq > 17");
         assertDetected(chain, 18, "truncated_tail");
+    }
+
+    @Test
+    void truncatedTailAfterACheckpointIsDetectedEvenWithTheHeadMovedBack() throws SQLException {
+        String chain = chainOf(20);
+        checkpoint(chain);
+        extend(chain, 5);
+        // The attacker deletes the newest entries and rewinds the head, so the chain alone looks whole.
+        tamper("DELETE FROM audit_entry WHERE chain = '" + chain + "' AND seq > 14",
+                "UPDATE audit_chain_head SET seq = 14, hash = (SELECT hash FROM audit_entry WHERE chain = '" + chain
+                        + "' AND seq = 14) WHERE chain = '" + chain + "'");
+        assertDetected(chain, 15, "truncated_tail");
+    }
+
+    @Test
+    void chainRewrittenConsistentlyWithoutTheKeyIsDetected() throws SQLException {
+        String chain = chainOf(10);
+        checkpoint(chain);
+        extend(chain, 10);
+        checkpoint(chain);
+        // Rewrite entries 14..20 with every hash recomputed, as someone with database access but no signing key
+        // can: each entry matches its fields and links to the one before, only the checkpoint at 20 disagrees.
+        List<AuditEntry> original = repository.read(pool, chain, 13, 20, 100).await().atMost(WAIT);
+        List<String> statements = new ArrayList<>();
+        String prevHash = original.get(0).hash();
+        for (AuditEntry entry : original.subList(1, original.size())) {
+            AuditEvent event = entry.event();
+            AuditEvent forged = new AuditEvent(event.eventId(), event.occurredAt(), event.tenant(),
+                    "someone-else", event.actorUsername(), event.actorService(), event.onBehalfUserId(),
+                    event.onBehalfUsername(), event.action(), event.resourceType(), event.resourceId(),
+                    event.outcome(), event.requestId(), event.details(), event.source());
+            String hash = ChainHash.of(chain, entry.seq(), forged, entry.appendedAt(), prevHash);
+            statements.add("UPDATE audit_entry SET actor_user_id = 'someone-else', prev_hash = '" + prevHash
+                    + "', hash = '" + hash + "' WHERE chain = '" + chain + "' AND seq = " + entry.seq());
+            prevHash = hash;
+        }
+        statements.add("UPDATE audit_chain_head SET hash = '" + prevHash + "' WHERE chain = '" + chain + "'");
+        tamper(statements.toArray(String[]::new));
+        // The run since the last checkpoint that still matches (10) is what can no longer be trusted.
+        assertDetected(chain, 11, "modified_entry");
+    }
+
+    @Test
+    void wholeChainRewrittenWithCheckpointsDeletedFromTheDatabaseIsDetectedByTheFiles() throws SQLException {
+        String chain = chainOf(10);
+        checkpoint(chain);
+        List<AuditEntry> original = repository.read(pool, chain, 1, 10, 100).await().atMost(WAIT);
+        List<String> statements = new ArrayList<>(List.of("DELETE FROM audit_checkpoint WHERE chain = '" + chain
+                + "'"));
+        String prevHash = ChainHash.GENESIS;
+        for (AuditEntry entry : original) {
+            AuditEvent event = entry.event();
+            AuditEvent forged = new AuditEvent(event.eventId(), event.occurredAt(), event.tenant(),
+                    event.actorUserId(), event.actorUsername(), event.actorService(), event.onBehalfUserId(),
+                    event.onBehalfUsername(), "dataset.nothing", event.resourceType(), event.resourceId(),
+                    event.outcome(), event.requestId(), event.details(), event.source());
+            String hash = ChainHash.of(chain, entry.seq(), forged, entry.appendedAt(), prevHash);
+            statements.add("UPDATE audit_entry SET action = 'dataset.nothing', prev_hash = '" + prevHash
+                    + "', hash = '" + hash + "' WHERE chain = '" + chain + "' AND seq = " + entry.seq());
+            prevHash = hash;
+        }
+        statements.add("UPDATE audit_chain_head SET hash = '" + prevHash + "' WHERE chain = '" + chain + "'");
+        tamper(statements.toArray(String[]::new));
+        assertDetected(chain, 1, "modified_entry");
+    }
+
+    @Test
+    void forgedCheckpointIsAnInvalidSignature() throws Exception {
+        String chain = chainOf(12);
+        Checkpoint real = checkpoint(chain);
+        // A checkpoint for a rewritten head, with a signature copied from the real one.
+        Path file = checkpointDir.resolve(chain + ".checkpoints.jsonl");
+        String line = Files.readString(file).trim();
+        Files.writeString(file, line.replace(real.headHash(), "f".repeat(64)) + "\n");
+        assertDetected(chain, 12, "checkpoint_signature_invalid");
+    }
+
+    @Test
+    void checkpointsAreWrittenAfterEveryThousandEvents() {
+        String chain = chainOf(2_100);
+        // The signer works after the append returns.
+        org.awaitility.Awaitility.await().atMost(WAIT).until(() -> checkpoints.checked(chain).await().atMost(WAIT)
+                .validHeadHashes().keySet().stream().filter(seq -> seq >= 2_000).count() == 1);
+        assertTrue(checkpoints.checked(chain).await().atMost(WAIT).validHeadHashes().keySet().stream()
+                .anyMatch(seq -> seq >= 1_000 && seq < 2_000));
+        assertTrue(verify(chain).valid());
     }
 
     @Test

@@ -47,11 +47,11 @@ final class AuditEventsFixture {
     }
 
     /** Events as the governance-service stores them, for tests and benchmarks that append without gRPC. */
-    static List<dev.loupe.governance.model.AuditEvent> storedEvents(String tenant, int count) {
+    static List<dev.loupe.audit.AuditEvent> storedEvents(String tenant, int count) {
         Instant now = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        List<dev.loupe.governance.model.AuditEvent> events = new ArrayList<>(count);
+        List<dev.loupe.audit.AuditEvent> events = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            events.add(new dev.loupe.governance.model.AuditEvent(UUID.randomUUID(), now, tenant, "user-" + i,
+            events.add(new dev.loupe.audit.AuditEvent(UUID.randomUUID(), now, tenant, "user-" + i,
                     tenant + "-steward", "", "", "", "dataset.image.read", "record", "rec-" + i, "success", "req-" + i,
                     "{\"image\":0}", "dataset-service"));
         }

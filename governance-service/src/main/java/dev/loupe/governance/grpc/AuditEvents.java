@@ -14,9 +14,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 
+import dev.loupe.audit.AuditEvent;
 import dev.loupe.contracts.common.v1.Actor;
 import dev.loupe.contracts.governance.v1.Outcome;
-import dev.loupe.governance.model.AuditEvent;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.grpc.ProtoTime;
 import dev.loupe.support.id.Ids;

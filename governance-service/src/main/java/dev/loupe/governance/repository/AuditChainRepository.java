@@ -16,9 +16,9 @@ import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlClient;
 import io.vertx.mutiny.sqlclient.Tuple;
 
-import dev.loupe.governance.model.AuditEntry;
-import dev.loupe.governance.model.AuditEvent;
-import dev.loupe.governance.model.ChainHash;
+import dev.loupe.audit.AuditEntry;
+import dev.loupe.audit.AuditEvent;
+import dev.loupe.audit.ChainHash;
 
 /**
  * SQL over the audit tables. Methods take the connection (or pool) to run on, so that one transaction can span

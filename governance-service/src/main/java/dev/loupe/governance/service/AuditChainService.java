@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.UUID;
 
@@ -16,9 +17,11 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.SqlClient;
 
-import dev.loupe.governance.model.AuditEntry;
-import dev.loupe.governance.model.AuditEvent;
-import dev.loupe.governance.model.ChainHash;
+import dev.loupe.audit.AuditEntry;
+import dev.loupe.audit.AuditEvent;
+import dev.loupe.audit.ChainHash;
+import dev.loupe.audit.ChainWalk;
+import dev.loupe.audit.Verification;
 import dev.loupe.governance.repository.AuditChainRepository;
 import dev.loupe.governance.repository.AuditChainRepository.Head;
 
@@ -36,24 +39,18 @@ public class AuditChainService {
     public record AppendResult(List<UUID> appended, List<UUID> duplicates) {
     }
 
-    /**
-     * The outcome of verifying a chain between two sequence numbers.
-     *
-     * @param reason empty when valid; else {@code modified_entry}, {@code missing_entry}, {@code inserted_entry},
-     *        {@code reordered_entries} or {@code truncated_tail}
-     */
-    public record Verification(boolean valid, long checked, long firstInvalidSeq, String reason) {
-        static Verification invalid(long checked, long seq, String reason) {
-            return new Verification(false, checked, seq, reason);
-        }
+    /** Entries appended to one chain by one request: {@code fromSeq..toSeq}. */
+    private record ChainAppend(String chain, long fromSeq, long toSeq, List<UUID> eventIds) {
     }
 
     private final Pool pool;
     private final AuditChainRepository chains;
+    private final CheckpointService checkpoints;
 
-    public AuditChainService(Pool pool, AuditChainRepository chains) {
+    public AuditChainService(Pool pool, AuditChainRepository chains, CheckpointService checkpoints) {
         this.pool = pool;
         this.chains = chains;
+        this.checkpoints = checkpoints;
     }
 
     public Uni<AppendResult> append(List<AuditEvent> events) {
@@ -70,7 +67,12 @@ public class AuditChainService {
         return appendAll(byChain, false)
                 .onFailure(EventAlreadyAppended.class)
                 .recoverWithUni(() -> appendAll(byChain, true))
-                .map(appendedIds -> {
+                .map(chainAppends -> {
+                    List<UUID> appendedIds = new ArrayList<>();
+                    for (ChainAppend chainAppend : chainAppends) {
+                        appendedIds.addAll(chainAppend.eventIds());
+                        checkpoints.appended(chainAppend.chain(), chainAppend.fromSeq(), chainAppend.toSeq());
+                    }
                     Set<UUID> appendedSet = new HashSet<>(appendedIds);
                     List<UUID> duplicates = new ArrayList<>();
                     Set<UUID> reported = new HashSet<>();
@@ -83,21 +85,24 @@ public class AuditChainService {
                 });
     }
 
-    private Uni<List<UUID>> appendAll(Map<String, List<AuditEvent>> byChain, boolean checkDuplicates) {
+    private Uni<List<ChainAppend>> appendAll(Map<String, List<AuditEvent>> byChain, boolean checkDuplicates) {
         return pool.withTransaction(transaction -> {
-            Uni<List<UUID>> appended = Uni.createFrom().item(new ArrayList<>());
+            Uni<List<ChainAppend>> appended = Uni.createFrom().item(new ArrayList<>());
             for (Map.Entry<String, List<AuditEvent>> chain : byChain.entrySet()) {
-                appended = appended.chain(ids -> appendToChain(transaction, chain.getKey(), chain.getValue(),
+                appended = appended.chain(done -> appendToChain(transaction, chain.getKey(), chain.getValue(),
                         checkDuplicates).map(more -> {
-                            ids.addAll(more);
-                            return ids;
+                            if (more != null) {
+                                done.add(more);
+                            }
+                            return done;
                         }));
             }
             return appended;
         });
     }
 
-    private Uni<List<UUID>> appendToChain(SqlClient transaction, String chain, List<AuditEvent> events,
+    /** Appends the events to one chain; null when all were in the trail already. */
+    private Uni<ChainAppend> appendToChain(SqlClient transaction, String chain, List<AuditEvent> events,
             boolean checkDuplicates) {
         Uni<Set<UUID>> alreadyAppended = checkDuplicates
                 ? chains.existingEventIds(transaction, events.stream().map(AuditEvent::eventId).toList())
@@ -106,15 +111,16 @@ public class AuditChainService {
                 .chain(head -> alreadyAppended.chain(existing -> {
                     List<AuditEntry> entries = link(chain, head, events, existing);
                     if (entries.isEmpty()) {
-                        return Uni.createFrom().item(List.<UUID>of());
+                        return Uni.createFrom().<ChainAppend>nullItem();
                     }
                     AuditEntry last = entries.get(entries.size() - 1);
                     List<UUID> ids = entries.stream().map(entry -> entry.event().eventId()).toList();
                     return chains.insertNew(transaction, entries)
                             .chain(inserted -> inserted < entries.size()
-                                    ? Uni.createFrom().<List<UUID>>failure(new EventAlreadyAppended())
+                                    ? Uni.createFrom().<ChainAppend>failure(new EventAlreadyAppended())
                                     : chains.moveHead(transaction, chain, new Head(last.seq(), last.hash()))
-                                            .replaceWith(ids));
+                                            .replaceWith(new ChainAppend(chain, entries.get(0).seq(), last.seq(),
+                                                    ids)));
                 }));
     }
 
@@ -146,45 +152,66 @@ public class AuditChainService {
     }
 
     /**
-     * Recomputes a chain from {@code fromSeq} to {@code toSeq} (0: its head): every hash, every link, no gap,
-     * nothing after the head, nothing missing before it.
+     * Recomputes a chain from {@code fromSeq} to {@code toSeq} (0: its end) and checks it against the signed
+     * checkpoints: every hash, every link, no gap, every checkpointed entry carrying the signed hash, nothing
+     * after the head, nothing missing before the newest checkpoint, every checkpoint signature valid. The end of
+     * a chain is its head or its newest checkpoint, whichever is further, so a truncated tail is found even when
+     * the head row was moved back with it.
      */
     public Uni<Verification> verify(String chain, long fromSeq, long toSeq) {
         long from = Math.max(1, fromSeq);
-        return chains.head(pool, chain).chain(head -> {
-            long to = toSeq <= 0 ? head.seq() : Math.min(toSeq, head.seq());
+        return chains.head(pool, chain).chain(head -> checkpoints.checked(chain).chain(checked -> {
+            long end = Math.max(head.seq(), checked.newestValidSeq());
+            long to = toSeq <= 0 ? end : Math.min(toSeq, end);
             Uni<String> startingPrevHash = from == 1
                     ? Uni.createFrom().item(ChainHash.GENESIS)
                     : chains.read(pool, chain, from - 1, from - 1, 1)
                             .map(found -> found.isEmpty() ? null : found.get(0).hash());
             return startingPrevHash.chain(prevHash -> {
                 if (prevHash == null) {
-                    return Uni.createFrom().item(Verification.invalid(0, from - 1, "missing_entry"));
+                    return Uni.createFrom().item(Verification.invalid(0, from - 1, Verification.MISSING_ENTRY));
                 }
-                ChainWalk walk = new ChainWalk(from, prevHash);
-                return walkPages(chain, walk, to).chain(result -> {
-                    if (result != null) {
-                        return Uni.createFrom().item(result);
+                ChainWalk walk = new ChainWalk(from, prevHash, checked.validHeadHashes());
+                return walkPages(chain, walk, to).chain(found -> {
+                    if (found != null) {
+                        return Uni.createFrom().item(found);
                     }
-                    if (walk.expectedSeq <= to) {
-                        return Uni.createFrom().item(Verification.invalid(walk.checked, walk.expectedSeq,
-                                "truncated_tail"));
+                    Verification truncated = walk.finish(to);
+                    if (truncated != null) {
+                        return Uni.createFrom().item(truncated);
                     }
-                    // Entries past the head were written around the append path.
-                    return chains.read(pool, chain, head.seq() + 1, Long.MAX_VALUE, 1)
+                    // Entries past the end were written around the append path.
+                    return chains.read(pool, chain, end + 1, Long.MAX_VALUE, 1)
                             .map(beyond -> toSeq <= 0 && !beyond.isEmpty()
-                                    ? Verification.invalid(walk.checked, beyond.get(0).seq(), "inserted_entry")
-                                    : new Verification(true, walk.checked, 0, ""));
-                });
+                                    ? Verification.invalid(walk.checked(), beyond.get(0).seq(),
+                                            Verification.INSERTED_ENTRY)
+                                    : Verification.valid(walk.checked()));
+                }).map(result -> to < from
+                        ? result
+                        : withCheckpointSignatures(result, checked.invalidSeqs().subSet(from, true, to, true), from));
             });
-        });
+        }));
+    }
+
+    /** A checkpoint with a bad signature in the window is a finding too, unless the chain failed earlier. */
+    private static Verification withCheckpointSignatures(Verification result, SortedSet<Long> invalidSignatures,
+            long from) {
+        if (invalidSignatures.isEmpty()) {
+            return result;
+        }
+        long seq = invalidSignatures.first();
+        if (!result.valid() && result.firstInvalidSeq() < seq) {
+            return result;
+        }
+        return Verification.invalid(Math.min(result.checked(), seq - from), seq,
+                Verification.CHECKPOINT_SIGNATURE_INVALID);
     }
 
     private Uni<Verification> walkPages(String chain, ChainWalk walk, long to) {
-        if (walk.expectedSeq > to) {
+        if (walk.expectedSeq() > to) {
             return Uni.createFrom().nullItem();
         }
-        return chains.read(pool, chain, walk.expectedSeq, to, VERIFY_PAGE).chain(page -> {
+        return chains.read(pool, chain, walk.expectedSeq(), to, VERIFY_PAGE).chain(page -> {
             for (AuditEntry entry : page) {
                 Verification problem = walk.check(entry);
                 if (problem != null) {
@@ -193,38 +220,5 @@ public class AuditChainService {
             }
             return page.size() < VERIFY_PAGE ? Uni.createFrom().nullItem() : walkPages(chain, walk, to);
         });
-    }
-
-    /** The state of a verification pass: what the next entry must be. */
-    private static final class ChainWalk {
-        long expectedSeq;
-        String expectedPrevHash;
-        long checked;
-        private final Set<String> seenHashes = new HashSet<>();
-
-        ChainWalk(long expectedSeq, String expectedPrevHash) {
-            this.expectedSeq = expectedSeq;
-            this.expectedPrevHash = expectedPrevHash;
-        }
-
-        /** Checks the next entry read; null when it is the entry the chain needs. */
-        Verification check(AuditEntry entry) {
-            if (entry.seq() > expectedSeq) {
-                return Verification.invalid(checked, expectedSeq, "missing_entry");
-            }
-            if (!ChainHash.matches(entry)) {
-                return Verification.invalid(checked, entry.seq(), "modified_entry");
-            }
-            if (!entry.prevHash().equals(expectedPrevHash)) {
-                // A well-formed entry linked to an earlier one was moved; one linked to nothing we saw was forged.
-                String reason = seenHashes.contains(entry.prevHash()) ? "reordered_entries" : "inserted_entry";
-                return Verification.invalid(checked, entry.seq(), reason);
-            }
-            seenHashes.add(entry.hash());
-            expectedPrevHash = entry.hash();
-            expectedSeq++;
-            checked++;
-            return null;
-        }
     }
 }

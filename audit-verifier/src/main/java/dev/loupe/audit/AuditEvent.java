@@ -1,4 +1,4 @@
-package dev.loupe.governance.model;
+package dev.loupe.audit;
 
 import java.time.Instant;
 import java.util.UUID;

@@ -1,0 +1,2 @@
+/** The governance-service's typed configuration. */
+package dev.loupe.governance.config;
