@@ -10,13 +10,20 @@ import java.util.UUID;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ListValue;
+import com.google.protobuf.NullValue;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 
+import dev.loupe.audit.AuditEntry;
 import dev.loupe.audit.AuditEvent;
 import dev.loupe.contracts.common.v1.Actor;
+import dev.loupe.contracts.governance.v1.AuditActor;
+import dev.loupe.contracts.governance.v1.ChainEntry;
 import dev.loupe.contracts.governance.v1.Outcome;
+import dev.loupe.contracts.governance.v1.ResourceRef;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.grpc.ProtoTime;
 import dev.loupe.support.id.Ids;
@@ -106,6 +113,83 @@ final class AuditEvents {
             case OUTCOME_FAILED -> "failed";
             default -> throw new IllegalArgumentException("no name for " + outcome);
         };
+    }
+
+    /** An entry as the contract shows it. */
+    static ChainEntry toProto(AuditEntry entry) {
+        AuditEvent event = entry.event();
+        return ChainEntry.newBuilder()
+                .setChain(entry.chain())
+                .setSeq(entry.seq())
+                .setPrevHash(entry.prevHash())
+                .setHash(entry.hash())
+                .setAppendedAt(ProtoTime.of(entry.appendedAt()))
+                .setEvent(dev.loupe.contracts.governance.v1.AuditEvent.newBuilder()
+                        .setEventId(event.eventId().toString())
+                        .setOccurredAt(ProtoTime.of(event.occurredAt()))
+                        .setTenant(event.tenant())
+                        .setActor(AuditActor.newBuilder()
+                                .setActor(Actor.newBuilder()
+                                        .setUserId(event.actorUserId())
+                                        .setUsername(event.actorUsername())
+                                        .setService(event.actorService()))
+                                .setOnBehalfOf(Actor.newBuilder()
+                                        .setUserId(event.onBehalfUserId())
+                                        .setUsername(event.onBehalfUsername())))
+                        .setAction(event.action())
+                        .setResource(ResourceRef.newBuilder().setType(event.resourceType()).setId(event.resourceId()))
+                        .setOutcome(outcome(event.outcome()))
+                        .setRequestId(event.requestId())
+                        .setDetails(detailsStruct(event.details()))
+                        .setSource(event.source()))
+                .build();
+    }
+
+    /** The stored name of an outcome; null for none. */
+    static String outcomeFilter(Outcome outcome) {
+        return outcome == Outcome.OUTCOME_UNSPECIFIED || outcome == Outcome.UNRECOGNIZED ? null : outcomeName(outcome);
+    }
+
+    private static Outcome outcome(String name) {
+        return switch (name) {
+            case "success" -> Outcome.OUTCOME_SUCCESS;
+            case "denied" -> Outcome.OUTCOME_DENIED;
+            case "failed" -> Outcome.OUTCOME_FAILED;
+            default -> Outcome.OUTCOME_UNSPECIFIED;
+        };
+    }
+
+    private static Struct detailsStruct(String json) {
+        try {
+            JsonNode tree = JSON.readTree(json);
+            return tree != null && tree.isObject() ? toValue(tree).getStructValue() : Struct.getDefaultInstance();
+        } catch (JsonProcessingException e) {
+            // Stored details are always JSON written by canonicalJson; a row that is not was tampered with,
+            // which verification reports. The listing shows it without details.
+            return Struct.getDefaultInstance();
+        }
+    }
+
+    private static Value toValue(JsonNode node) {
+        Value.Builder value = Value.newBuilder();
+        if (node.isObject()) {
+            Struct.Builder struct = Struct.newBuilder();
+            node.fields().forEachRemaining(field -> struct.putFields(field.getKey(), toValue(field.getValue())));
+            value.setStructValue(struct);
+        } else if (node.isArray()) {
+            ListValue.Builder list = ListValue.newBuilder();
+            node.forEach(item -> list.addValues(toValue(item)));
+            value.setListValue(list);
+        } else if (node.isNumber()) {
+            value.setNumberValue(node.asDouble());
+        } else if (node.isBoolean()) {
+            value.setBoolValue(node.asBoolean());
+        } else if (node.isTextual()) {
+            value.setStringValue(node.asText());
+        } else {
+            value.setNullValue(NullValue.NULL_VALUE);
+        }
+        return value.build();
     }
 
     /** The details as JSON with keys sorted and no spaces: the same details always hash the same. */

@@ -27,6 +27,16 @@ import dev.loupe.audit.ChainHash;
 @ApplicationScoped
 public class AuditChainRepository {
 
+    /**
+     * What to look for in a chain; null or empty fields do not filter.
+     *
+     * @param actor matches the acting user's id or username, the service's client id, or the user a service
+     *        acted for
+     */
+    public record EventFilter(Instant from, Instant to, String actionPrefix, String actor, String resourceType,
+            String resourceId, String outcome) {
+    }
+
     /** The last sequence number and hash of a chain (0 and the genesis hash for a chain with no entry). */
     public record Head(long seq, String hash) {
     }
@@ -121,6 +131,76 @@ public class AuditChainRepository {
                     rows.forEach(row -> entries.add(toEntry(row)));
                     return entries;
                 });
+    }
+
+    /**
+     * A page of a chain's entries matching the filter, in sequence order (newest first if asked).
+     *
+     * @param afterSeq continue after this sequence number (0: from the start, or the head when newest first)
+     */
+    public Uni<List<AuditEntry>> search(SqlClient client, String chain, EventFilter filter, long afterSeq,
+            boolean newestFirst, int limit) {
+        List<Object> parameters = new ArrayList<>(List.of(chain));
+        StringBuilder where = new StringBuilder("chain = $1");
+        if (afterSeq > 0) {
+            parameters.add(afterSeq);
+            where.append(newestFirst ? " AND seq < $" : " AND seq > $").append(parameters.size());
+        }
+        if (filter.from() != null) {
+            parameters.add(utc(filter.from()));
+            where.append(" AND occurred_at >= $").append(parameters.size());
+        }
+        if (filter.to() != null) {
+            parameters.add(utc(filter.to()));
+            where.append(" AND occurred_at < $").append(parameters.size());
+        }
+        if (present(filter.actionPrefix())) {
+            // A prefix compared as text, so that LIKE's wildcards in it mean nothing.
+            parameters.add(filter.actionPrefix());
+            where.append(" AND left(action, length($").append(parameters.size()).append(")) = $")
+                    .append(parameters.size());
+        }
+        if (present(filter.actor())) {
+            parameters.add(filter.actor());
+            int n = parameters.size();
+            where.append(" AND $").append(n).append(" IN (actor_user_id, actor_username, actor_service,")
+                    .append(" on_behalf_user_id, on_behalf_username)");
+        }
+        if (present(filter.resourceType())) {
+            parameters.add(filter.resourceType());
+            where.append(" AND resource_type = $").append(parameters.size());
+        }
+        if (present(filter.resourceId())) {
+            parameters.add(filter.resourceId());
+            where.append(" AND resource_id = $").append(parameters.size());
+        }
+        if (present(filter.outcome())) {
+            parameters.add(filter.outcome());
+            where.append(" AND outcome = $").append(parameters.size());
+        }
+        parameters.add(limit);
+        String sql = "SELECT " + COLUMNS + " FROM audit_entry WHERE " + where + " ORDER BY seq"
+                + (newestFirst ? " DESC" : "") + " LIMIT $" + parameters.size();
+        return client.preparedQuery(sql).execute(Tuple.from(parameters)).map(rows -> {
+            List<AuditEntry> entries = new ArrayList<>(rows.rowCount());
+            rows.forEach(row -> entries.add(toEntry(row)));
+            return entries;
+        });
+    }
+
+    /** Sequence numbers of the first and last entries appended in {@code [from, to)}; null when there is none. */
+    public Uni<long[]> seqRangeAppended(SqlClient client, String chain, Instant from, Instant to) {
+        return client.preparedQuery("SELECT min(seq) AS first, max(seq) AS last FROM audit_entry WHERE chain = $1"
+                + " AND appended_at >= $2 AND appended_at < $3")
+                .execute(Tuple.of(chain, utc(from), utc(to)))
+                .map(rows -> {
+                    Row row = rows.iterator().next();
+                    return row.getLong("first") == null ? null : new long[]{row.getLong("first"), row.getLong("last")};
+                });
+    }
+
+    private static boolean present(String value) {
+        return value != null && !value.isEmpty();
     }
 
     private static AuditEntry toEntry(Row row) {

@@ -23,7 +23,10 @@ import dev.loupe.audit.ChainHash;
 import dev.loupe.audit.ChainWalk;
 import dev.loupe.audit.Verification;
 import dev.loupe.governance.repository.AuditChainRepository;
+import dev.loupe.governance.repository.AuditChainRepository.EventFilter;
 import dev.loupe.governance.repository.AuditChainRepository.Head;
+import dev.loupe.support.id.Ids;
+import dev.loupe.support.security.Caller;
 
 /**
  * Appends events to their chains and verifies chains. Appends to one chain are serialized by a row lock on
@@ -32,6 +35,8 @@ import dev.loupe.governance.repository.AuditChainRepository.Head;
  */
 @ApplicationScoped
 public class AuditChainService {
+    /** The {@code source} of events the governance-service records itself. */
+    public static final String SOURCE = "governance-service";
     /** Entries read per query while verifying. */
     static final int VERIFY_PAGE = 1000;
 
@@ -149,6 +154,24 @@ public class AuditChainService {
             prevHash = hash;
         }
         return entries;
+    }
+
+    /**
+     * Records that a compliance officer read, verified or exported their tenant's trail: reading audit content
+     * is an access like any other, and it lands in the same chain.
+     */
+    public Uni<Void> recordAccess(Caller caller, String action, String details) {
+        String tenant = caller.requireTenant();
+        AuditEvent event = new AuditEvent(Ids.newId(), Instant.now().truncatedTo(ChronoUnit.MICROS), tenant,
+                caller.userId(), caller.username(), "", "", "", action, "audit_chain", tenant, "success", "", details,
+                SOURCE);
+        return append(List.of(event)).replaceWithVoid();
+    }
+
+    /** Entries of a chain matching a filter, at most {@code limit}, after {@code afterSeq} in the order asked. */
+    public Uni<List<AuditEntry>> search(String chain, EventFilter filter, long afterSeq, boolean newestFirst,
+            int limit) {
+        return chains.search(pool, chain, filter, afterSeq, newestFirst, limit);
     }
 
     /**
