@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -16,11 +17,14 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.pgclient.PgException;
 import org.hibernate.JDBCException;
 
+import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.dataset.config.DatasetConfig;
 import dev.loupe.dataset.model.Dataset;
 import dev.loupe.dataset.model.IdempotencyKey;
 import dev.loupe.dataset.repository.DatasetRepository;
 import dev.loupe.dataset.repository.IdempotencyKeyRepository;
+import dev.loupe.dataset.repository.OutboxRepository;
+import dev.loupe.support.audit.AuditEvents;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.hash.Sha256;
@@ -48,13 +52,19 @@ public class DatasetService {
     public record Page(List<Dataset> datasets, boolean hasMore) {
     }
 
+    /** The {@code source} of this service's audit events. */
+    static final String AUDIT_SOURCE = "dataset-service";
+
     private final DatasetRepository datasets;
     private final IdempotencyKeyRepository idempotencyKeys;
+    private final OutboxRepository outbox;
     private final DatasetConfig config;
 
-    public DatasetService(DatasetRepository datasets, IdempotencyKeyRepository idempotencyKeys, DatasetConfig config) {
+    public DatasetService(DatasetRepository datasets, IdempotencyKeyRepository idempotencyKeys,
+            OutboxRepository outbox, DatasetConfig config) {
         this.datasets = datasets;
         this.idempotencyKeys = idempotencyKeys;
+        this.outbox = outbox;
         this.config = config;
     }
 
@@ -172,7 +182,8 @@ public class DatasetService {
             return Uni.createFrom().failure(ProblemException.notFound("dataset", id));
         }
         return datasets.deleteInTenant(caller.requireTenant(), datasetId).chain(deleted -> deleted
-                ? Uni.createFrom().voidItem()
+                ? outbox.add(AuditEvents.byCaller(caller, AUDIT_SOURCE, "dataset.deleted", "dataset", id,
+                        Outcome.OUTCOME_SUCCESS, Map.of()))
                 : Uni.createFrom().failure(ProblemException.notFound("dataset", id)));
     }
 
@@ -212,7 +223,9 @@ public class DatasetService {
             dataset.createdByUsername = caller.username();
             return datasets.persistAndFlush(dataset)
                     .onFailure(DatasetService::isUniqueViolation)
-                    .transform(e -> taken);
+                    .transform(e -> taken)
+                    .call(created -> outbox.add(AuditEvents.byCaller(caller, AUDIT_SOURCE, "dataset.created",
+                            "dataset", id.toString(), Outcome.OUTCOME_SUCCESS, Map.of("name", name))));
         });
     }
 

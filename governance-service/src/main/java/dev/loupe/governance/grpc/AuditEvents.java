@@ -5,7 +5,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -25,6 +24,7 @@ import dev.loupe.contracts.governance.v1.ChainEntry;
 import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.contracts.governance.v1.ResourceRef;
 import dev.loupe.support.error.ProblemException;
+import dev.loupe.support.grpc.ProtoStructs;
 import dev.loupe.support.grpc.ProtoTime;
 import dev.loupe.support.id.Ids;
 
@@ -195,7 +195,7 @@ final class AuditEvents {
     /** The details as JSON with keys sorted and no spaces: the same details always hash the same. */
     static String canonicalJson(Struct details, String field) {
         try {
-            String json = JSON.writeValueAsString(toJava(Value.newBuilder().setStructValue(details).build()));
+            String json = JSON.writeValueAsString(ProtoStructs.toJava(details));
             if (json.length() > MAX_DETAILS_BYTES) {
                 throw ProblemException.invalid(field,
                         "details must be at most " + MAX_DETAILS_BYTES + " bytes of JSON");
@@ -204,20 +204,5 @@ final class AuditEvents {
         } catch (JsonProcessingException e) {
             throw ProblemException.invalid(field, "details cannot be written as JSON");
         }
-    }
-
-    private static Object toJava(Value value) {
-        return switch (value.getKindCase()) {
-            case NULL_VALUE, KIND_NOT_SET -> null;
-            case BOOL_VALUE -> value.getBoolValue();
-            case NUMBER_VALUE -> value.getNumberValue();
-            case STRING_VALUE -> value.getStringValue();
-            case LIST_VALUE -> value.getListValue().getValuesList().stream().map(AuditEvents::toJava).toList();
-            case STRUCT_VALUE -> {
-                Map<String, Object> sorted = new TreeMap<>();
-                value.getStructValue().getFieldsMap().forEach((key, field) -> sorted.put(key, toJava(field)));
-                yield sorted;
-            }
-        };
     }
 }

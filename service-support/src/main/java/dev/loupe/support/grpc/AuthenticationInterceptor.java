@@ -2,6 +2,7 @@ package dev.loupe.support.grpc;
 
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.regex.Pattern;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -31,6 +32,7 @@ import dev.loupe.support.security.TokenVerifier;
 @ApplicationScoped
 @GlobalInterceptor
 public class AuthenticationInterceptor implements ServerInterceptor {
+    private static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
     private static final Logger LOG = Logger.getLogger(AuthenticationInterceptor.class);
 
     private final TokenVerifier verifier;
@@ -64,8 +66,14 @@ public class AuthenticationInterceptor implements ServerInterceptor {
         if (capability.isEmpty() || !caller.may(capability.get())) {
             return reject(call, Status.PERMISSION_DENIED.withDescription("caller may not call " + method));
         }
-        Context context = Context.current().withValue(Caller.CONTEXT_KEY, caller);
+        Context context = Context.current().withValue(Caller.CONTEXT_KEY, caller.withRequestId(requestId(headers)));
         return Contexts.interceptCall(context, call, headers, next);
+    }
+
+    /** The caller's request id if it is a plain token that can go into audit records as it is. */
+    private static String requestId(Metadata headers) {
+        String id = headers.get(GrpcHeaders.REQUEST_ID);
+        return id != null && REQUEST_ID.matcher(id).matches() ? id : "";
     }
 
     private static <Q, R> ServerCall.Listener<Q> reject(ServerCall<Q, R> call, Status status) {

@@ -14,9 +14,15 @@ import io.grpc.Context;
  * @param roles the realm roles
  * @param clientId the {@code azp} claim: the client the token was issued to
  * @param bearerToken the raw token, forwarded when this service calls another on the caller's behalf
+ * @param requestId the request id the call carried (the gateway's X-Request-Id), empty if none; for audit events
  */
 public record Caller(String userId, String username, Optional<String> tenant, Set<String> roles, String clientId,
-        String bearerToken) {
+        String bearerToken, String requestId) {
+
+    /** The same caller, for a call that carried this request id. */
+    public Caller withRequestId(String id) {
+        return new Caller(userId, username, tenant, roles, clientId, bearerToken, id);
+    }
 
     /** The gRPC context key under which the authentication interceptor stores the caller. */
     public static final Context.Key<Caller> CONTEXT_KEY = Context.key("loupe-caller");

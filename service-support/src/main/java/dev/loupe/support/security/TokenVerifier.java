@@ -100,7 +100,7 @@ public class TokenVerifier {
                     Optional.ofNullable(claims.getStringClaimValue("tenant")).filter(t -> !t.isBlank()),
                     realmRoles(claims),
                     Optional.ofNullable(claims.getStringClaimValue("azp")).orElse(""),
-                    token);
+                    token, "");
         } catch (MalformedClaimException e) {
             throw new InvalidTokenException("token has malformed claims", e);
         }
