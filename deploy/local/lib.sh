@@ -7,7 +7,7 @@ KEYCLOAK_VERSION="26.5.6"
 KEYCLOAK_PORT="${LOUPE_KEYCLOAK_PORT:-8180}"
 KEYCLOAK_URL="http://localhost:$KEYCLOAK_PORT"
 KEYCLOAK_HOME="$LOUPE_HOME/keycloak-$KEYCLOAK_VERSION"
-SERVICE_CLIENTS=(dataset training serving governance)
+SERVICE_CLIENTS=(dataset training serving governance gateway)
 
 log() { printf '[loupe] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }

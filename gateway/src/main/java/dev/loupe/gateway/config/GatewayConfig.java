@@ -25,4 +25,13 @@ public interface GatewayConfig {
         @WithDefault("100ms")
         Duration readRetryBackoff();
     }
+
+    /** The auth.denied audit events of refused requests. */
+    DeniedEvents deniedEvents();
+
+    interface DeniedEvents {
+        /** How often queued events are sent to the governance-service. */
+        @WithDefault("1S")
+        Duration flushInterval();
+    }
 }

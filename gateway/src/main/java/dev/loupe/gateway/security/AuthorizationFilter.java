@@ -10,6 +10,7 @@ import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.identity.CurrentIdentityAssociation;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpServerRequest;
 import org.eclipse.microprofile.jwt.JsonWebToken;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
@@ -29,39 +30,43 @@ public class AuthorizationFilter {
     private static final Logger LOG = Logger.getLogger(AuthorizationFilter.class);
 
     private final CurrentIdentityAssociation identities;
+    private final DeniedRequests denied;
 
-    public AuthorizationFilter(CurrentIdentityAssociation identities) {
+    public AuthorizationFilter(CurrentIdentityAssociation identities, DeniedRequests denied) {
         this.identities = identities;
+        this.denied = denied;
     }
 
     @ServerRequestFilter
-    public Uni<Response> authorize(ResourceInfo resource, HttpHeaders headers) {
+    public Uni<Response> authorize(ResourceInfo resource, HttpHeaders headers, HttpServerRequest request) {
         Method method = resource.getResourceMethod();
         Authorized authorized = method == null ? null : method.getAnnotation(Authorized.class);
         if (authorized == null) {
             LOG.errorf("Denied %s: the route has no @Authorized capability", method);
-            return Uni.createFrom().item(deny(ProblemType.FORBIDDEN, "this route has no entry in the role matrix",
-                    headers));
+            return Uni.createFrom().item(deny(null, ProblemType.FORBIDDEN, "this route has no entry in the role matrix",
+                    headers, request));
         }
         Capability capability = authorized.value();
         return identities.getDeferredIdentity()
-                .map(identity -> decide(identity, capability, headers))
+                .map(identity -> decide(identity, capability, headers, request))
                 .onFailure(AuthenticationFailedException.class)
-                .recoverWithItem(() -> deny(ProblemType.UNAUTHENTICATED, "the bearer token was rejected", headers));
+                .recoverWithItem(() -> deny(null, ProblemType.UNAUTHENTICATED, "the bearer token was rejected",
+                        headers, request));
     }
 
-    private static Response decide(SecurityIdentity identity, Capability capability, HttpHeaders headers) {
+    private Response decide(SecurityIdentity identity, Capability capability, HttpHeaders headers,
+            HttpServerRequest request) {
         if (identity.isAnonymous()) {
-            return deny(ProblemType.UNAUTHENTICATED, "a bearer token is required", headers);
+            return deny(null, ProblemType.UNAUTHENTICATED, "a bearer token is required", headers, request);
         }
         if (!capability.allows(identity.getRoles(), tenantOf(identity) != null)) {
-            return deny(ProblemType.FORBIDDEN, "your roles do not allow this", headers);
+            return deny(identity, ProblemType.FORBIDDEN, "your roles do not allow this", headers, request);
         }
         return null;
     }
 
     /** The token's {@code tenant} claim, or null. */
-    static String tenantOf(SecurityIdentity identity) {
+    public static String tenantOf(SecurityIdentity identity) {
         if (identity.getPrincipal() instanceof JsonWebToken token) {
             Object tenant = token.getClaim("tenant");
             return tenant == null || tenant.toString().isBlank() ? null : tenant.toString();
@@ -69,7 +74,12 @@ public class AuthorizationFilter {
         return null;
     }
 
-    private static Response deny(ProblemType type, String detail, HttpHeaders headers) {
+    /** Answers with the problem and records the refusal as an {@code auth.denied} audit event. */
+    private Response deny(SecurityIdentity identity, ProblemType type, String detail, HttpHeaders headers,
+            HttpServerRequest request) {
+        denied.record(identity, type.httpStatus(), detail, request.method().name(), request.path(),
+                request.remoteAddress() == null ? null : request.remoteAddress().hostAddress(),
+                headers.getHeaderString(dev.loupe.gateway.rest.RequestIdFilter.HEADER));
         return ProblemMappers.respond(type, detail, null, headers).toResponse();
     }
 }
