@@ -1,5 +1,7 @@
 package dev.loupe.audit;
 
+import java.util.SortedSet;
+
 /**
  * The outcome of verifying a run of a chain.
  *
@@ -20,6 +22,12 @@ public record Verification(boolean valid, long checked, long firstInvalidSeq, St
     public static final String TRUNCATED_TAIL = "truncated_tail";
     /** A checkpoint's signature does not verify with the published key of its key id. */
     public static final String CHECKPOINT_SIGNATURE_INVALID = "checkpoint_signature_invalid";
+    /**
+     * The last entry of a run that must be vouched for (an evidence pack's {@code last_seq}) has no checkpoint
+     * with a valid signature: the entries after the newest valid checkpoint could have been rewritten, however
+     * consistently, and nothing would show it.
+     */
+    public static final String MISSING_CHECKPOINT = "missing_checkpoint";
 
     public static Verification valid(long checked) {
         return new Verification(true, checked, 0, "");
@@ -27,5 +35,25 @@ public record Verification(boolean valid, long checked, long firstInvalidSeq, St
 
     public static Verification invalid(long checked, long seq, String reason) {
         return new Verification(false, checked, seq, reason);
+    }
+
+    /**
+     * Adds the checkpoints whose signatures did not verify to the outcome of a walk from {@code fromSeq}: a bad
+     * signature is a finding too, unless the chain failed at a smaller sequence number. At a tie the signature is
+     * reported, being the more specific finding.
+     *
+     * @param result the walk's outcome
+     * @param invalidSignatureSeqs sequence numbers of checkpoints in the walked range whose signatures failed
+     */
+    public static Verification withCheckpointSignatures(Verification result, SortedSet<Long> invalidSignatureSeqs,
+            long fromSeq) {
+        if (invalidSignatureSeqs.isEmpty()) {
+            return result;
+        }
+        long seq = invalidSignatureSeqs.first();
+        if (!result.valid() && result.firstInvalidSeq() < seq) {
+            return result;
+        }
+        return invalid(Math.min(result.checked(), seq - fromSeq), seq, CHECKPOINT_SIGNATURE_INVALID);
     }
 }

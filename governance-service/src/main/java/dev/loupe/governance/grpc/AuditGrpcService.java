@@ -1,8 +1,11 @@
 package dev.loupe.governance.grpc;
 
+import java.time.Instant;
 import java.util.List;
 
+import com.google.protobuf.ByteString;
 import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
 import dev.loupe.audit.AuditEntry;
@@ -10,6 +13,8 @@ import dev.loupe.contracts.common.v1.PageInfo;
 import dev.loupe.contracts.common.v1.PageRequest;
 import dev.loupe.contracts.governance.v1.AppendEventsRequest;
 import dev.loupe.contracts.governance.v1.AppendEventsResponse;
+import dev.loupe.contracts.governance.v1.EvidenceChunk;
+import dev.loupe.contracts.governance.v1.ExportEvidenceRequest;
 import dev.loupe.contracts.governance.v1.ListEventsRequest;
 import dev.loupe.contracts.governance.v1.ListEventsResponse;
 import dev.loupe.contracts.governance.v1.MutinyAuditServiceGrpc;
@@ -17,6 +22,7 @@ import dev.loupe.contracts.governance.v1.VerifyChainRequest;
 import dev.loupe.contracts.governance.v1.VerifyChainResponse;
 import dev.loupe.governance.repository.AuditChainRepository.EventFilter;
 import dev.loupe.governance.service.AuditChainService;
+import dev.loupe.governance.service.EvidenceExportService;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.grpc.ProtoTime;
 import dev.loupe.support.security.Authorized;
@@ -34,9 +40,11 @@ public class AuditGrpcService extends MutinyAuditServiceGrpc.AuditServiceImplBas
     static final int MAX_PAGE = 100;
 
     private final AuditChainService chains;
+    private final EvidenceExportService exports;
 
-    public AuditGrpcService(AuditChainService chains) {
+    public AuditGrpcService(AuditChainService chains, EvidenceExportService exports) {
         this.chains = chains;
+        this.exports = exports;
     }
 
     @Override
@@ -97,6 +105,19 @@ public class AuditGrpcService extends MutinyAuditServiceGrpc.AuditServiceImplBas
                         .setFirstInvalidSeq(verification.firstInvalidSeq())
                         .setReason(verification.reason())
                         .build());
+    }
+
+    @Override
+    @Authorized(Capability.AUDIT_READ)
+    public Multi<EvidenceChunk> exportEvidence(ExportEvidenceRequest request) {
+        Caller caller = Caller.current();
+        Instant from = request.hasFrom() ? ProtoTime.toInstant(request.getFrom()) : null;
+        Instant to = request.hasTo() ? ProtoTime.toInstant(request.getTo()) : null;
+        if (from != null && to != null && !from.isBefore(to)) {
+            return Multi.createFrom().failure(ProblemException.invalid("to", "to must be after from"));
+        }
+        return exports.export(caller, from, to)
+                .map(bytes -> EvidenceChunk.newBuilder().setData(ByteString.copyFrom(bytes)).build());
     }
 
     private static int pageLimit(PageRequest page) {

@@ -7,7 +7,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.UUID;
 
@@ -211,23 +210,10 @@ public class AuditChainService {
                                     : Verification.valid(walk.checked()));
                 }).map(result -> to < from
                         ? result
-                        : withCheckpointSignatures(result, checked.invalidSeqs().subSet(from, true, to, true), from));
+                        : Verification.withCheckpointSignatures(result,
+                                checked.invalidSeqs().subSet(from, true, to, true), from));
             });
         }));
-    }
-
-    /** A checkpoint with a bad signature in the window is a finding too, unless the chain failed earlier. */
-    private static Verification withCheckpointSignatures(Verification result, SortedSet<Long> invalidSignatures,
-            long from) {
-        if (invalidSignatures.isEmpty()) {
-            return result;
-        }
-        long seq = invalidSignatures.first();
-        if (!result.valid() && result.firstInvalidSeq() < seq) {
-            return result;
-        }
-        return Verification.invalid(Math.min(result.checked(), seq - from), seq,
-                Verification.CHECKPOINT_SIGNATURE_INVALID);
     }
 
     private Uni<Verification> walkPages(String chain, ChainWalk walk, long to) {

@@ -148,6 +148,25 @@ public class CheckpointService {
                 }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool()));
     }
 
+    /**
+     * A chain's checkpoints from the database and the files, each once, in sequence order; signatures are not
+     * checked here (an evidence pack carries what is stored, for the verifier to judge).
+     */
+    public Uni<List<Checkpoint>> stored(String chain) {
+        return checkpoints.list(pool, chain)
+                .chain(inDatabase -> Uni.createFrom().item(() -> {
+                    Map<String, Checkpoint> unique = new java.util.TreeMap<>();
+                    List<Checkpoint> all = new ArrayList<>(inDatabase);
+                    all.addAll(files.read(chain));
+                    for (Checkpoint checkpoint : all) {
+                        String key = String.format("%020d/%s/%s", checkpoint.seq(), checkpoint.headHash(),
+                                java.util.Base64.getEncoder().encodeToString(checkpoint.signature()));
+                        unique.putIfAbsent(key, checkpoint);
+                    }
+                    return List.copyOf(unique.values());
+                }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool()));
+    }
+
     /** The published public keys of the checkpoint key, by key id. */
     public Map<String, byte[]> publicKeys() {
         Map<String, byte[]> published = new HashMap<>();
