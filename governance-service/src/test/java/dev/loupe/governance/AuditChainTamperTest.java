@@ -241,6 +241,21 @@ class AuditChainTamperTest {
     }
 
     @Test
+    void aCheckpointLineTornByACrashIsNotTampering() throws Exception {
+        String chain = chainOf(5);
+        checkpoint(chain);
+        Path file = checkpointDir.resolve(chain + ".checkpoints.jsonl");
+        // A crash in the middle of writing the next checkpoint.
+        Files.writeString(file, "{\"chain\":\"" + chain + "\",\"seq\":", java.nio.file.StandardOpenOption.APPEND);
+        extend(chain, 5);
+        Checkpoint next = checkpoint(chain);
+        assertEquals(10, next.seq());
+        Verification verification = verify(chain);
+        assertTrue(verification.valid(), verification.toString());
+        assertEquals(3, Files.readAllLines(file).size(), "the torn line was ended, the next one written whole");
+    }
+
+    @Test
     void checkpointsAreWrittenAfterEveryThousandEvents() {
         String chain = chainOf(2_100);
         // The signer works after the append returns.

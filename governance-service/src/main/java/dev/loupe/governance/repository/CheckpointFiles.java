@@ -9,13 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import jakarta.enterprise.context.ApplicationScoped;
+
+import org.jboss.logging.Logger;
 
 import dev.loupe.audit.AuditJson;
 import dev.loupe.audit.Checkpoint;
@@ -27,7 +26,7 @@ import dev.loupe.governance.config.GovernanceConfig;
  */
 @ApplicationScoped
 public class CheckpointFiles {
-    private static final Pattern CLAIMED_SEQ = Pattern.compile("\"seq\"\\s*:\\s*(\\d+)");
+    private static final Logger LOG = Logger.getLogger(CheckpointFiles.class);
 
     private final Path dir;
 
@@ -41,8 +40,15 @@ public class CheckpointFiles {
         byte[] line = (AuditJson.checkpointLine(checkpoint) + "\n").getBytes(StandardCharsets.UTF_8);
         try {
             Files.createDirectories(dir);
-            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
+            // Not opened for APPEND, which cannot be combined with reading: this process is the only writer and
+            // writes at the end.
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE)) {
+                channel.position(channel.size());
+                if (endsTorn(channel)) {
+                    // A crash cut the previous line short; end it so that this one stays readable.
+                    channel.write(ByteBuffer.wrap(new byte[]{'\n'}));
+                }
                 channel.write(ByteBuffer.wrap(line));
                 channel.force(true);
             }
@@ -51,10 +57,20 @@ public class CheckpointFiles {
         }
     }
 
+    private static boolean endsTorn(FileChannel channel) throws IOException {
+        long size = channel.size();
+        if (size == 0) {
+            return false;
+        }
+        ByteBuffer last = ByteBuffer.allocate(1);
+        channel.read(last, size - 1);
+        return last.get(0) != '\n';
+    }
+
     /**
-     * A chain's checkpoints as the file holds them. A line that does not parse is returned as a checkpoint that
-     * cannot verify, at the sequence number it claims if that much is readable, so that tampering with the file
-     * is reported rather than skipped.
+     * A chain's checkpoints as the file holds them. A line that does not parse is skipped with a warning: a
+     * crash while writing leaves one, and skipping it hides nothing, since the checkpoints that do parse are all
+     * checked and the database holds a copy of each.
      */
     public List<Checkpoint> read(String chain) {
         Path file = fileOf(chain);
@@ -64,24 +80,19 @@ public class CheckpointFiles {
         }
         try {
             for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                if (!line.isBlank()) {
-                    checkpoints.add(parse(chain, line));
+                if (line.isBlank()) {
+                    continue;
+                }
+                try {
+                    checkpoints.add(AuditJson.checkpoint(line));
+                } catch (IllegalArgumentException e) {
+                    LOG.warnf("Skipping an unreadable line of %s (%s)", file, e.getMessage());
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read checkpoint file " + file, e);
         }
         return checkpoints;
-    }
-
-    private static Checkpoint parse(String chain, String line) {
-        try {
-            return AuditJson.checkpoint(line);
-        } catch (IllegalArgumentException e) {
-            Matcher seq = CLAIMED_SEQ.matcher(line);
-            return new Checkpoint(chain, seq.find() ? Long.parseLong(seq.group(1)) : 1, "", Instant.EPOCH,
-                    "", new byte[0]);
-        }
     }
 
     private Path fileOf(String chain) {
