@@ -34,11 +34,16 @@ class RoleMatrixIT {
     private static final Set<String> DATASET_READERS = Set.of("tenant-admin", "data-steward", "ml-engineer",
             "compliance-officer");
 
+    private static final Set<String> AUDIT_READERS = Set.of("compliance-officer");
+
     static final List<Route> ROUTES = List.of(
             new Route("POST", "/v1/datasets", DATASET_MANAGERS, 201),
             new Route("GET", "/v1/datasets", DATASET_READERS, 200),
             new Route("GET", "/v1/datasets/{id}", DATASET_READERS, 200),
-            new Route("DELETE", "/v1/datasets/{id}", DATASET_MANAGERS, 204));
+            new Route("DELETE", "/v1/datasets/{id}", DATASET_MANAGERS, 204),
+            new Route("GET", "/v1/audit/events", AUDIT_READERS, 200),
+            new Route("GET", "/v1/audit/verify", AUDIT_READERS, 200),
+            new Route("GET", "/v1/audit/export", AUDIT_READERS, 200));
 
     @Test
     void everyRouteHasAMatrixRow() {
