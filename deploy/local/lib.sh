@@ -177,10 +177,11 @@ ensure_role() {
 }
 
 # Creates a login role and a database it owns, unless they exist. Arguments: role password database.
-ensure_database() {
+# Drops and creates a database, so that a run starts from nothing left by an earlier one.
+fresh_database() {
   local role="$1" password="$2" database="$3"
   ensure_role "$role" "$password"
-  if [ -z "$(psql_admin "SELECT 1 FROM pg_database WHERE datname = '$database'")" ]; then
-    psql_admin "CREATE DATABASE $database OWNER $role" > /dev/null
-  fi
+  psql_admin "DROP DATABASE IF EXISTS $database WITH (FORCE)" > /dev/null
+  psql_admin "CREATE DATABASE $database OWNER $role" > /dev/null
 }
+

@@ -19,9 +19,11 @@ cleanup() {
 trap cleanup EXIT
 
 started_postgres="$(ensure_debian_postgres)"
-# Test-only login, used by the %test profiles; it owns nothing but the test databases.
-ensure_database loupe_test loupe-test loupe_dataset_test
-ensure_database loupe_test loupe-test loupe_governance_test
+# Test-only login, used by the %test profiles; it owns nothing but the test databases. They are created
+# afresh for every run: the tests' signing keys live under target/, and checkpoints signed by an earlier
+# checkout's key must not be mistaken for forgeries.
+fresh_database loupe_test loupe-test loupe_dataset_test
+fresh_database loupe_test loupe-test loupe_governance_test
 # The governance-service's tests run as an application role that may only read and append.
 ensure_role loupe_governance_app_test loupe-test
 # The service clients' secrets: Keycloak imports them, the tests use them for service-account tokens.
