@@ -176,8 +176,8 @@ ensure_role() {
   fi
 }
 
-# Creates a login role and a database it owns, unless they exist. Arguments: role password database.
-# Drops and creates a database, so that a run starts from nothing left by an earlier one.
+# Drops and creates a database owned by a login role (created if missing), so that a run starts from
+# nothing left by an earlier one. Arguments: role password database.
 fresh_database() {
   local role="$1" password="$2" database="$3"
   ensure_role "$role" "$password"
