@@ -155,6 +155,69 @@ class BlocksTest {
     }
 
     @Test
+    void visionLayerGradients() {
+        VisionLayer layer = initialised(new VisionLayer(C, HEADS, 24, 1e-5f), new Shape(B, T, C));
+        assertGradientsMatch(layer, new NDList(manager.create(randoms(B * T * C), new Shape(B, T, C))));
+    }
+
+    @Test
+    void visionEncoderAndProjectorGradients() {
+        Shape pixels = new Shape(B, 3, 8, 8);
+        VisionEncoder encoder = initialised(new VisionEncoder(C, 2, HEADS, 24, 4, 8, -2, 1e-5f), pixels);
+        NDList input = new NDList(manager.create(randoms((int) pixels.size()), pixels));
+        assertEquals(new Shape(B, 4, C), encoder.forward(new ParameterStore(manager, false), input, false)
+                .head()
+                .getShape());
+        assertGradientsMatch(encoder, input);
+        Projector projector = initialised(new Projector(12), new Shape(B, 4, C));
+        assertGradientsMatch(projector, new NDList(manager.create(randoms(B * 4 * C), new Shape(B, 4, C))));
+    }
+
+    @Test
+    void patchEmbeddingIsTheConvolutionItsWeightDescribes() {
+        int patch = 2;
+        int size = 4;
+        int width = 3;
+        PatchEmbedding embedding = initialised(new PatchEmbedding(width, patch, size), new Shape(1, 3, size, size));
+        double[] pixels = randoms(3 * size * size);
+        double[] out = embedding.forward(new ParameterStore(manager, false),
+                new NDList(manager.create(pixels, new Shape(1, 3, size, size))), false).head().toDoubleArray();
+        double[] kernel = parameter(embedding, "patch_embedding");
+        double[] cls = parameter(embedding, "class_embedding");
+        double[] position = parameter(embedding, "position_embedding");
+        int grid = size / patch;
+        for (int c = 0; c < width; c++) {
+            assertEquals(cls[c] + position[c], out[c], 1e-12, "class token");
+        }
+        for (int row = 0; row < grid; row++) {
+            for (int col = 0; col < grid; col++) {
+                int token = 1 + row * grid + col;
+                for (int c = 0; c < width; c++) {
+                    double expected = position[token * width + c];
+                    for (int channel = 0; channel < 3; channel++) {
+                        for (int dy = 0; dy < patch; dy++) {
+                            for (int dx = 0; dx < patch; dx++) {
+                                double pixel = pixels[(channel * size + row * patch + dy) * size + col * patch + dx];
+                                expected += pixel * kernel[((c * 3 + channel) * patch + dy) * patch + dx];
+                            }
+                        }
+                    }
+                    assertEquals(expected, out[token * width + c], 1e-12, "patch " + row + "," + col);
+                }
+            }
+        }
+    }
+
+    private static double[] parameter(Block block, String name) {
+        for (Pair<String, Parameter> parameter : block.getParameters()) {
+            if (parameter.getKey().equals(name)) {
+                return parameter.getValue().getArray().toDoubleArray();
+            }
+        }
+        throw new AssertionError("no parameter " + name);
+    }
+
+    @Test
     void noPositionSeesTheFuture() {
         double[] x = randoms(B * T * C);
         NDList inputs = attentionInputs(x, allTokens());
