@@ -1,0 +1,188 @@
+package dev.loupe.engine.model;
+
+import java.util.Arrays;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.util.PairList;
+
+import dev.loupe.engine.nn.AttentionMasks;
+import dev.loupe.engine.nn.DecoderLayer;
+import dev.loupe.engine.nn.Projector;
+import dev.loupe.engine.nn.RmsNorm;
+import dev.loupe.engine.nn.RotaryEmbedding;
+import dev.loupe.engine.nn.VisionEncoder;
+
+/**
+ * A LLaVA-style vision-language model: the CLIP vision tower reads each image, the projector maps its patch
+ * features to the decoder's width, and those features take the place of the image tokens' embeddings in the
+ * token sequence (each image fills {@link LlavaConfig#imageTokens()} consecutive image tokens, images in order);
+ * the Llama decoder then predicts the next token at every position.
+ *
+ * <p>
+ * Inputs: {@code ids [B, T]} (int64), {@code isToken [B, T]} (1 for tokens, 0 for padding after them),
+ * {@code pixels [I, 3, S, S]} for the I images of the whole batch in order (any shape with I = 0 when there is
+ * none). Output: {@code logits [B, T, V]}. Parameters {@code embed_tokens} and {@code lm_head} {@code [V, C]};
+ * children {@code vision_tower}, {@code multi_modal_projector}, {@code layers_0...}, {@code norm}.
+ */
+public final class LlavaModel extends AbstractBlock {
+    private static final byte VERSION = 1;
+
+    private final LlavaConfig config;
+    private final VisionEncoder vision;
+    private final Projector projector;
+    private final DecoderLayer[] layers;
+    private final RmsNorm norm;
+    private final Parameter embedTokens;
+    private final Parameter lmHead;
+
+    public LlavaModel(LlavaConfig config) {
+        super(VERSION);
+        config.check();
+        this.config = config;
+        LlavaConfig.VisionConfig v = config.visionConfig();
+        LlavaConfig.TextConfig t = config.textConfig();
+        this.vision = addChildBlock("vision_tower", new VisionEncoder(v.hiddenSize(), v.numHiddenLayers(),
+                v.numAttentionHeads(), v.intermediateSize(), v.patchSize(), v.imageSize(),
+                config.visionFeatureLayer(), (float) v.layerNormEps()));
+        this.projector = addChildBlock("multi_modal_projector", new Projector(t.hiddenSize()));
+        this.layers = new DecoderLayer[t.numHiddenLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = addChildBlock("layers_" + i, new DecoderLayer(t.hiddenSize(), t.numAttentionHeads(),
+                    t.numKeyValueHeads(), t.headDim(), t.intermediateSize(), t.rmsNormEps()));
+        }
+        this.norm = addChildBlock("norm", new RmsNorm(t.hiddenSize(), t.rmsNormEps()));
+        NormalInitializer small = new NormalInitializer(0.02f);
+        this.embedTokens = addParameter(Parameter.builder()
+                .setName("embed_tokens")
+                .setType(Parameter.Type.WEIGHT)
+                .optShape(new Shape(t.vocabSize(), t.hiddenSize()))
+                .optInitializer(small)
+                .build());
+        this.lmHead = addParameter(Parameter.builder()
+                .setName("lm_head")
+                .setType(Parameter.Type.WEIGHT)
+                .optShape(new Shape(t.vocabSize(), t.hiddenSize()))
+                .optInitializer(small)
+                .build());
+    }
+
+    public LlavaConfig config() {
+        return config;
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
+            PairList<String, Object> params) {
+        NDArray ids = inputs.get(0);
+        NDArray isToken = inputs.get(1);
+        NDArray pixels = inputs.get(2);
+        NDManager manager = ids.getManager();
+        int batch = (int) ids.getShape().get(0);
+        int length = (int) ids.getShape().get(1);
+        int width = config.textConfig().hiddenSize();
+
+        NDArray table = parameterStore.getValue(embedTokens, ids.getDevice(), training);
+        NDArray embedded = table.get(ids.reshape(-1));
+        // The gathered rows belong to the table's manager, which lives as long as the model: hand them to the
+        // input's, so that each step's activations are freed with its inputs.
+        embedded.attach(manager);
+        NDArray hidden = withImages(parameterStore, embedded, ids.toLongArray(), pixels, training)
+                .reshape(batch, length, width);
+
+        boolean[][] keyIsToken = tokenFlags(isToken, batch, length);
+        long[] positions = new long[length];
+        Arrays.setAll(positions, p -> p);
+        NDList cosSin = RotaryEmbedding.cosSin(manager, positions, config.textConfig().headDim(),
+                config.textConfig().ropeTheta(), hidden.getDataType());
+        NDArray mask = AttentionMasks.causal(manager, keyIsToken, length, hidden.getDataType());
+        for (DecoderLayer layer : layers) {
+            hidden = layer.forward(parameterStore, new NDList(hidden, cosSin.get(0), cosSin.get(1), mask), training)
+                    .singletonOrThrow();
+        }
+        hidden = norm.forward(parameterStore, new NDList(hidden), training).singletonOrThrow();
+        NDArray head = parameterStore.getValue(lmHead, ids.getDevice(), training);
+        return new NDList(hidden.matMul(head.transpose()));
+    }
+
+    /**
+     * Puts the projected features of the images where the image tokens are: rows {@code [B*T, C]} in, rows out,
+     * gradients flowing into both the embeddings of the other tokens and the image features.
+     */
+    private NDArray withImages(ParameterStore store, NDArray embedded, long[] ids, NDArray pixels,
+            boolean training) {
+        long imageToken = config.imageTokenIndex();
+        int perImage = config.imageTokens();
+        long imageTokens = Arrays.stream(ids).filter(id -> id == imageToken).count();
+        if (imageTokens == 0) {
+            return embedded;
+        }
+        long images = pixels.getShape().dimension() == 4 ? pixels.getShape().get(0) : 0;
+        if (imageTokens != images * perImage) {
+            throw new IllegalArgumentException("the sequences hold " + imageTokens + " image tokens, but "
+                    + images + " images take " + images * perImage);
+        }
+        NDArray features = projector
+                .forward(store, vision.forward(store, new NDList(pixels), training), training)
+                .singletonOrThrow()
+                .reshape(imageTokens, -1);
+        // Row k of the features goes to the k-th image token; every other position takes the zero row at the end.
+        NDManager manager = embedded.getManager();
+        NDArray rows = features.concat(manager.zeros(new Shape(1, features.getShape().get(1)), features.getDataType()),
+                0);
+        long[] source = new long[ids.length];
+        float[] keep = new float[ids.length];
+        long next = 0;
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] == imageToken) {
+                source[i] = next++;
+            } else {
+                source[i] = imageTokens;
+                keep[i] = 1;
+            }
+        }
+        NDArray placed = rows.get(manager.create(source));
+        NDArray keepMask = manager.create(keep, new Shape(ids.length, 1)).toType(embedded.getDataType(), false);
+        return embedded.mul(keepMask).add(placed);
+    }
+
+    private static boolean[][] tokenFlags(NDArray isToken, int batch, int length) {
+        long[] flags = isToken.toType(DataType.INT64, false).toLongArray();
+        boolean[][] tokens = new boolean[batch][length];
+        for (int b = 0; b < batch; b++) {
+            for (int t = 0; t < length; t++) {
+                tokens[b][t] = flags[b * length + t] != 0;
+            }
+        }
+        return tokens;
+    }
+
+    @Override
+    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+        LlavaConfig.VisionConfig v = config.visionConfig();
+        LlavaConfig.TextConfig t = config.textConfig();
+        Shape pixels = new Shape(1, 3, v.imageSize(), v.imageSize());
+        vision.initialize(manager, dataType, pixels);
+        projector.initialize(manager, dataType, vision.getOutputShapes(new Shape[]{pixels}));
+        long batch = inputShapes[0].get(0);
+        long length = inputShapes[0].get(1);
+        Shape hidden = new Shape(batch, length, t.hiddenSize());
+        Shape rotary = new Shape(length, t.headDim());
+        for (DecoderLayer layer : layers) {
+            layer.initialize(manager, dataType, hidden, rotary, rotary, new Shape(batch, 1, length, length));
+        }
+        norm.initialize(manager, dataType, hidden);
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[]{new Shape(inputShapes[0].get(0), inputShapes[0].get(1), config.textConfig().vocabSize())};
+    }
+}
