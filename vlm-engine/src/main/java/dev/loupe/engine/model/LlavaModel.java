@@ -82,8 +82,21 @@ public final class LlavaModel extends AbstractBlock {
     protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
             PairList<String, Object> params) {
         NDArray ids = inputs.get(0);
-        NDArray isToken = inputs.get(1);
-        NDArray pixels = inputs.get(2);
+        boolean[][] isToken = tokenFlags(inputs.get(1), (int) ids.getShape().get(0), (int) ids.getShape().get(1));
+        return new NDList(step(parameterStore, ids, isToken, inputs.get(2), null, training));
+    }
+
+    /**
+     * Computes the logits of new positions, after those a cache holds.
+     *
+     * @param ids {@code [B, T]} the new tokens (padding anywhere a row has none, marked in {@code isToken})
+     * @param isToken {@code [B][T]}
+     * @param pixels the images of the image tokens among the new ones, in order
+     * @param cache the positions before, extended by this step; null to compute {@code ids} alone
+     * @return {@code [B, T, V]}
+     */
+    public NDArray step(ParameterStore parameterStore, NDArray ids, boolean[][] isToken, NDArray pixels,
+            KvCache cache, boolean training) {
         NDManager manager = ids.getManager();
         int batch = (int) ids.getShape().get(0);
         int length = (int) ids.getShape().get(1);
@@ -97,19 +110,51 @@ public final class LlavaModel extends AbstractBlock {
         NDArray hidden = withImages(parameterStore, embedded, ids.toLongArray(), pixels, training)
                 .reshape(batch, length, width);
 
-        boolean[][] keyIsToken = tokenFlags(isToken, batch, length);
-        long[] positions = new long[length];
-        Arrays.setAll(positions, p -> p);
+        // A token's position is the number of tokens before it in its row, so rows padded on the left (batched
+        // prompts) and on the right (training batches) both count from their first token.
+        boolean[][] keyIsToken = new boolean[batch][];
+        long[][] positions = new long[batch][length];
+        for (int b = 0; b < batch; b++) {
+            boolean[] before = cache == null ? new boolean[0] : cache.isToken(b);
+            keyIsToken[b] = new boolean[before.length + length];
+            System.arraycopy(before, 0, keyIsToken[b], 0, before.length);
+            System.arraycopy(isToken[b], 0, keyIsToken[b], before.length, length);
+            long count = 0;
+            for (boolean token : before) {
+                count += token ? 1 : 0;
+            }
+            for (int t = 0; t < length; t++) {
+                positions[b][t] = count;
+                count += isToken[b][t] ? 1 : 0;
+            }
+        }
         NDList cosSin = RotaryEmbedding.cosSin(manager, positions, config.textConfig().headDim(),
                 config.textConfig().ropeTheta(), hidden.getDataType());
         NDArray mask = AttentionMasks.causal(manager, keyIsToken, length, hidden.getDataType());
-        for (DecoderLayer layer : layers) {
-            hidden = layer.forward(parameterStore, new NDList(hidden, cosSin.get(0), cosSin.get(1), mask), training)
-                    .singletonOrThrow();
+        boolean cached = cache != null && cache.length() > 0;
+        for (int i = 0; i < layers.length; i++) {
+            NDList layerInputs = new NDList(hidden, cosSin.get(0), cosSin.get(1), mask);
+            if (cached) {
+                layerInputs.add(cache.keys(i));
+                layerInputs.add(cache.values(i));
+            }
+            NDList out = layers[i].forward(parameterStore, layerInputs, training);
+            hidden = out.get(0);
+            if (cache != null) {
+                cache.set(i, out.get(1), out.get(2));
+            }
+        }
+        if (cache != null) {
+            cache.append(isToken);
         }
         hidden = norm.forward(parameterStore, new NDList(hidden), training).singletonOrThrow();
         NDArray head = parameterStore.getValue(lmHead, ids.getDevice(), training);
-        return new NDList(hidden.matMul(head.transpose()));
+        return hidden.matMul(head.transpose());
+    }
+
+    /** A cache for this model's layers. */
+    public KvCache newCache() {
+        return new KvCache(layers.length);
     }
 
     /**

@@ -13,8 +13,8 @@ import ai.djl.util.PairList;
  * One pre-norm Llama decoder layer: {@code h = x + attn(norm(x))}, {@code out = h + mlp(norm(h))}.
  *
  * <p>
- * Inputs as {@link SelfAttention}: {@code x [B, T, C]}, {@code cos}, {@code sin}, {@code mask}. Output
- * {@code [B, T, C]}. Children {@code input_layernorm}, {@code self_attn}, {@code post_attention_layernorm},
+ * Inputs and outputs as {@link SelfAttention}: {@code x [B, T, C]}, {@code cos}, {@code sin}, {@code mask},
+ * optionally the cached keys and values; out {@code [B, T, C]} and the keys and values to cache. Children {@code input_layernorm}, {@code self_attn}, {@code post_attention_layernorm},
  * {@code mlp}, named as in Hugging Face's Llama.
  */
 public final class DecoderLayer extends AbstractBlock {
@@ -38,12 +38,16 @@ public final class DecoderLayer extends AbstractBlock {
             PairList<String, Object> params) {
         NDArray x = inputs.get(0);
         NDArray normed = inputNorm.forward(parameterStore, new NDList(x), training).singletonOrThrow();
-        NDArray attended = attention
-                .forward(parameterStore, new NDList(normed, inputs.get(1), inputs.get(2), inputs.get(3)), training)
-                .singletonOrThrow();
-        NDArray h = x.add(attended);
+        NDList attentionInputs = new NDList(normed, inputs.get(1), inputs.get(2), inputs.get(3));
+        if (inputs.size() == 6) {
+            attentionInputs.add(inputs.get(4));
+            attentionInputs.add(inputs.get(5));
+        }
+        NDList attended = attention.forward(parameterStore, attentionInputs, training);
+        NDArray h = x.add(attended.get(0));
         NDArray mlpIn = postAttentionNorm.forward(parameterStore, new NDList(h), training).singletonOrThrow();
-        return new NDList(h.add(mlp.forward(parameterStore, new NDList(mlpIn), training).singletonOrThrow()));
+        return new NDList(h.add(mlp.forward(parameterStore, new NDList(mlpIn), training).singletonOrThrow()),
+                attended.get(1), attended.get(2));
     }
 
     @Override

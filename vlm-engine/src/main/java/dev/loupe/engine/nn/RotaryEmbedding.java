@@ -44,7 +44,24 @@ public final class RotaryEmbedding {
     }
 
     /**
-     * Rotates {@code x} {@code [B, H, T, D]} by its positions' angles; {@code cos} and {@code sin} {@code [T, D]}.
+     * The cosines and sines for each row's own positions (rows of a batch padded on the left start at different
+     * offsets): two constant arrays {@code [B, 1, T, D]}, which broadcast over the heads.
+     */
+    public static NDList cosSin(NDManager manager, long[][] positions, int headDim, double theta, DataType type) {
+        int batch = positions.length;
+        int length = positions[0].length;
+        long[] flat = new long[batch * length];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(positions[b], 0, flat, b * length, length);
+        }
+        NDList rows = cosSin(manager, flat, headDim, theta, type);
+        Shape shape = new Shape(batch, 1, length, headDim);
+        return new NDList(rows.get(0).reshape(shape), rows.get(1).reshape(shape));
+    }
+
+    /**
+     * Rotates {@code x} {@code [B, H, T, D]} by its positions' angles; {@code cos} and {@code sin} {@code [T, D]}
+     * or {@code [B, 1, T, D]}.
      */
     public static NDArray apply(NDArray x, NDArray cos, NDArray sin) {
         long half = x.getShape().get(x.getShape().dimension() - 1) / 2;

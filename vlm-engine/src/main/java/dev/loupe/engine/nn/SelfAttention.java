@@ -15,8 +15,10 @@ import ai.djl.util.PairList;
  * biases. {@code H} query heads share {@code K} key/value heads, {@code H / K} each.
  *
  * <p>
- * Inputs: {@code x [B, T, C]}, {@code cos} and {@code sin} {@code [T, D]} from {@link RotaryEmbedding#cosSin},
- * {@code mask [B, 1, T, T]} from {@link AttentionMasks}. Output: {@code [B, T, C]}. Children {@code q_proj}
+ * Inputs: {@code x [B, T, C]}, {@code cos} and {@code sin} {@code [T, D]} or {@code [B, 1, T, D]} from
+ * {@link RotaryEmbedding#cosSin}, {@code mask [B, 1, T, S]} from {@link AttentionMasks}, and optionally the keys and
+ * values of the S - T positions before, {@code [B, K, S - T, D]} each (the KV cache while generating). Outputs:
+ * {@code [B, T, C]}, and the keys and values of all S positions {@code [B, K, S, D]} for the next step's cache. Children {@code q_proj}
  * {@code [H*D, C]}, {@code k_proj} and {@code v_proj} {@code [K*D, C]}, {@code o_proj} {@code [C, H*D]}.
  */
 public final class SelfAttention extends AbstractBlock {
@@ -63,6 +65,12 @@ public final class SelfAttention extends AbstractBlock {
         NDArray v = heads(value.forward(parameterStore, new NDList(x), training).singletonOrThrow(), kvHeads);
         q = RotaryEmbedding.apply(q, cos, sin);
         k = RotaryEmbedding.apply(k, cos, sin);
+        if (inputs.size() == 6) {
+            k = inputs.get(4).concat(k, 2);
+            v = inputs.get(5).concat(v, 2);
+        }
+        NDArray cachedKeys = k;
+        NDArray cachedValues = v;
         if (heads != kvHeads) {
             // Query head h reads key/value head h / (H / K), as Hugging Face's repeat_kv arranges them.
             k = k.repeat(1, heads / kvHeads);
@@ -71,7 +79,8 @@ public final class SelfAttention extends AbstractBlock {
         NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(Scalars.of(q, 1.0 / Math.sqrt(headDim))).add(mask);
         NDArray attended = scores.softmax(-1).matMul(v);
         NDArray merged = attended.transpose(0, 2, 1, 3).reshape(batch, length, (long) heads * headDim);
-        return output.forward(parameterStore, new NDList(merged), training);
+        return new NDList(output.forward(parameterStore, new NDList(merged), training).singletonOrThrow(),
+                cachedKeys, cachedValues);
     }
 
     /** {@code [B, T, n*D]} to {@code [B, n, T, D]}. */

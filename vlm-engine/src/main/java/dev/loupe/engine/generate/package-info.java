@@ -1,0 +1,5 @@
+/**
+ * Text generation: Loupe's own loop (DJL's TextGenerator has no sampling and a fixed end token), with a KV cache,
+ * greedy or temperature / top-k / top-p sampling, stop tokens and batches of prompts of different lengths.
+ */
+package dev.loupe.engine.generate;
