@@ -35,7 +35,12 @@ public final class KvCache {
         return values[layer];
     }
 
+    /** Replaces a layer's arrays; the previous ones were copied into the new ones and are freed. */
     void set(int layer, NDArray layerKeys, NDArray layerValues) {
+        if (keys[layer] != null && keys[layer] != layerKeys) {
+            keys[layer].close();
+            values[layer].close();
+        }
         keys[layer] = layerKeys;
         values[layer] = layerValues;
     }
