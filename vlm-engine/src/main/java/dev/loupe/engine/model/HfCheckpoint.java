@@ -1,8 +1,6 @@
 package dev.loupe.engine.model;
 
 import java.io.IOException;
-import java.nio.DoubleBuffer;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,6 +25,7 @@ import dev.loupe.engine.checkpoint.CheckpointTensors;
 import dev.loupe.engine.checkpoint.DType;
 import dev.loupe.engine.checkpoint.SafetensorsWriter;
 import dev.loupe.engine.checkpoint.TensorInfo;
+import dev.loupe.engine.nn.AdaptableLinear;
 
 /**
  * A {@link LlavaModel} in the Hugging Face folder layout: {@code config.json} plus {@code model.safetensors} or
@@ -45,20 +44,34 @@ public final class HfCheckpoint {
     private HfCheckpoint() {
     }
 
-    /** The model's parameters by their Hugging Face names, in the model's order. */
+    /** The model's base parameters (not LoRA adapters) by their Hugging Face names, in the model's order. */
     public static Map<String, Parameter> parameters(LlavaModel model) {
         Map<String, Parameter> named = new LinkedHashMap<>();
-        walk(model, "", named);
+        walk(model, "", named, new LinkedHashMap<>());
         return named;
     }
 
-    private static void walk(Block block, String path, Map<String, Parameter> named) {
+    /** The model's linear layers by their Hugging Face module names, e.g. {@code ...layers.0.self_attn.q_proj}. */
+    public static Map<String, AdaptableLinear> linearModules(LlavaModel model) {
+        Map<String, AdaptableLinear> modules = new LinkedHashMap<>();
+        walk(model, "", new LinkedHashMap<>(), modules);
+        return modules;
+    }
+
+    private static void walk(Block block, String path, Map<String, Parameter> named,
+            Map<String, AdaptableLinear> modules) {
+        if (block instanceof AdaptableLinear linear) {
+            String weightName = hfName(path + "weight");
+            modules.put(weightName.substring(0, weightName.length() - ".weight".length()), linear);
+        }
         for (Pair<String, Parameter> parameter : block.getDirectParameters()) {
-            named.put(hfName(path + parameter.getKey()), parameter.getValue());
+            if (!parameter.getKey().startsWith("lora_")) {
+                named.put(hfName(path + parameter.getKey()), parameter.getValue());
+            }
         }
         for (Pair<String, Block> child : block.getChildren()) {
             // DJL prefixes each child's name with its two-digit position.
-            walk(child.getValue(), path + child.getKey().substring(2) + "/", named);
+            walk(child.getValue(), path + child.getKey().substring(2) + "/", named, modules);
         }
     }
 
@@ -198,15 +211,6 @@ public final class HfCheckpoint {
             throw new CheckpointFormatException("tensor " + name + " has shape " + new Shape(info.shape())
                     + ", the model needs " + target.getShape());
         }
-        float[] values = checkpoint.readFloats(name);
-        if (target.getDataType() == DataType.FLOAT64) {
-            double[] widened = new double[values.length];
-            for (int i = 0; i < values.length; i++) {
-                widened[i] = values[i];
-            }
-            target.set(DoubleBuffer.wrap(widened));
-        } else {
-            target.set(FloatBuffer.wrap(values));
-        }
+        ParameterValues.fill(target, checkpoint.readFloats(name));
     }
 }

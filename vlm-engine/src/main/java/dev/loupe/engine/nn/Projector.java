@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Activation;
-import ai.djl.nn.core.Linear;
+
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
@@ -22,14 +22,14 @@ public final class Projector extends AbstractBlock {
     private static final byte VERSION = 1;
 
     private final int width;
-    private final Linear first;
-    private final Linear second;
+    private final AdaptableLinear first;
+    private final AdaptableLinear second;
 
     public Projector(int width) {
         super(VERSION);
         this.width = width;
-        this.first = addChildBlock("linear_1", Linear.builder().setUnits(width).build());
-        this.second = addChildBlock("linear_2", Linear.builder().setUnits(width).build());
+        this.first = addChildBlock("linear_1", new AdaptableLinear(width, true));
+        this.second = addChildBlock("linear_2", new AdaptableLinear(width, true));
     }
 
     @Override

@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
-import ai.djl.nn.core.Linear;
+
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
@@ -27,10 +27,10 @@ public final class SelfAttention extends AbstractBlock {
     private final int heads;
     private final int kvHeads;
     private final int headDim;
-    private final Linear query;
-    private final Linear key;
-    private final Linear value;
-    private final Linear output;
+    private final AdaptableLinear query;
+    private final AdaptableLinear key;
+    private final AdaptableLinear value;
+    private final AdaptableLinear output;
 
     public SelfAttention(int width, int heads, int kvHeads, int headDim) {
         super(VERSION);
@@ -46,8 +46,8 @@ public final class SelfAttention extends AbstractBlock {
         this.output = addChildBlock("o_proj", linear(width));
     }
 
-    private static Linear linear(int units) {
-        return Linear.builder().setUnits(units).optBias(false).build();
+    private static AdaptableLinear linear(int units) {
+        return new AdaptableLinear(units, false);
     }
 
     @Override

@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Activation;
-import ai.djl.nn.core.Linear;
+
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
@@ -22,16 +22,16 @@ public final class SwiGluMlp extends AbstractBlock {
     private static final byte VERSION = 1;
 
     private final int hidden;
-    private final Linear gate;
-    private final Linear up;
-    private final Linear down;
+    private final AdaptableLinear gate;
+    private final AdaptableLinear up;
+    private final AdaptableLinear down;
 
     public SwiGluMlp(int width, int hidden) {
         super(VERSION);
         this.hidden = hidden;
-        this.gate = addChildBlock("gate_proj", Linear.builder().setUnits(hidden).optBias(false).build());
-        this.up = addChildBlock("up_proj", Linear.builder().setUnits(hidden).optBias(false).build());
-        this.down = addChildBlock("down_proj", Linear.builder().setUnits(width).optBias(false).build());
+        this.gate = addChildBlock("gate_proj", new AdaptableLinear(hidden, false));
+        this.up = addChildBlock("up_proj", new AdaptableLinear(hidden, false));
+        this.down = addChildBlock("down_proj", new AdaptableLinear(width, false));
     }
 
     @Override

@@ -7,7 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Activation;
-import ai.djl.nn.core.Linear;
+
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -30,13 +30,13 @@ public final class VisionLayer extends AbstractBlock {
     private final int width;
     private final int mlpHidden;
     private final LayerNorm norm1;
-    private final Linear query;
-    private final Linear key;
-    private final Linear value;
-    private final Linear output;
+    private final AdaptableLinear query;
+    private final AdaptableLinear key;
+    private final AdaptableLinear value;
+    private final AdaptableLinear output;
     private final LayerNorm norm2;
-    private final Linear fc1;
-    private final Linear fc2;
+    private final AdaptableLinear fc1;
+    private final AdaptableLinear fc2;
 
     public VisionLayer(int width, int heads, int mlpHidden, float normEps) {
         super(VERSION);
@@ -47,13 +47,13 @@ public final class VisionLayer extends AbstractBlock {
         this.heads = heads;
         this.mlpHidden = mlpHidden;
         this.norm1 = addChildBlock("layer_norm1", LayerNorm.builder().axis(2).optEpsilon(normEps).build());
-        this.query = addChildBlock("q_proj", Linear.builder().setUnits(width).build());
-        this.key = addChildBlock("k_proj", Linear.builder().setUnits(width).build());
-        this.value = addChildBlock("v_proj", Linear.builder().setUnits(width).build());
-        this.output = addChildBlock("out_proj", Linear.builder().setUnits(width).build());
+        this.query = addChildBlock("q_proj", new AdaptableLinear(width, true));
+        this.key = addChildBlock("k_proj", new AdaptableLinear(width, true));
+        this.value = addChildBlock("v_proj", new AdaptableLinear(width, true));
+        this.output = addChildBlock("out_proj", new AdaptableLinear(width, true));
         this.norm2 = addChildBlock("layer_norm2", LayerNorm.builder().axis(2).optEpsilon(normEps).build());
-        this.fc1 = addChildBlock("fc1", Linear.builder().setUnits(mlpHidden).build());
-        this.fc2 = addChildBlock("fc2", Linear.builder().setUnits(width).build());
+        this.fc1 = addChildBlock("fc1", new AdaptableLinear(mlpHidden, true));
+        this.fc2 = addChildBlock("fc2", new AdaptableLinear(width, true));
     }
 
     @Override
@@ -91,7 +91,7 @@ public final class VisionLayer extends AbstractBlock {
         for (var block : new AbstractBlock[]{norm1, norm2}) {
             block.initialize(manager, dataType, x);
         }
-        for (Linear linear : new Linear[]{query, key, value, output, fc1}) {
+        for (AdaptableLinear linear : new AdaptableLinear[]{query, key, value, output, fc1}) {
             linear.initialize(manager, dataType, x);
         }
         fc2.initialize(manager, dataType, new Shape(x.get(0), x.get(1), mlpHidden));

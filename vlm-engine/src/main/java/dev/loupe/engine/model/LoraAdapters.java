@@ -1,0 +1,136 @@
+package dev.loupe.engine.model;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.loupe.engine.checkpoint.CheckpointFormatException;
+import dev.loupe.engine.checkpoint.DType;
+import dev.loupe.engine.checkpoint.SafetensorsFile;
+import dev.loupe.engine.checkpoint.SafetensorsWriter;
+import dev.loupe.engine.nn.AdaptableLinear;
+
+/**
+ * LoRA adapters on a {@link LlavaModel}, in the PEFT layout: {@code adapter_config.json} and
+ * {@code adapter_model.safetensors} with keys {@code base_model.model.<module>.lora_A.weight} and
+ * {@code lora_B.weight}, so that PEFT can load what Loupe trains and the other way round.
+ */
+public final class LoraAdapters {
+    public static final String CONFIG_FILE = "adapter_config.json";
+    public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+    private static final String PREFIX = "base_model.model.";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private LoraAdapters() {
+    }
+
+    /**
+     * Freezes every base parameter of the model and adds adapters to the targeted linear layers.
+     *
+     * @return the adapted modules' names
+     */
+    public static List<String> apply(NDManager manager, LlavaModel model, LoraSettings settings) {
+        model.freezeParameters(true);
+        List<String> adapted = new ArrayList<>();
+        for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
+            if (settings.targets(module.getKey())) {
+                module.getValue().addAdapter(manager, settings.rank(), settings.alpha(), settings.dropout());
+                adapted.add(module.getKey());
+            }
+        }
+        if (adapted.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "no linear layer matches the target modules " + settings.targetModules());
+        }
+        return adapted;
+    }
+
+    /** Writes the adapters (not the base weights) in the PEFT layout. */
+    public static void save(LlavaModel model, LoraSettings settings, Path folder) throws IOException {
+        Files.createDirectories(folder);
+        SafetensorsWriter weights = new SafetensorsWriter().metadata("format", "pt");
+        for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
+            AdaptableLinear linear = module.getValue();
+            if (linear.hasAdapter()) {
+                add(weights, PREFIX + module.getKey() + ".lora_A.weight", linear.loraA().getArray());
+                add(weights, PREFIX + module.getKey() + ".lora_B.weight", linear.loraB().getArray());
+            }
+        }
+        weights.write(folder.resolve(WEIGHTS_FILE));
+        ObjectNode config = JSON.createObjectNode()
+                .put("peft_type", "LORA")
+                .put("task_type", "CAUSAL_LM")
+                .put("r", settings.rank())
+                .put("lora_alpha", settings.alpha())
+                .put("lora_dropout", settings.dropout())
+                .put("bias", "none")
+                .put("fan_in_fan_out", false)
+                .put("loupe_vision_encoder", settings.visionEncoder());
+        // PEFT matches a string target as a regular expression over the whole module name.
+        String names = String.join("|", settings.targetModules());
+        config.put("target_modules", settings.visionEncoder()
+                ? "^(language_model|vision_tower)\\..*\\.(" + names + ")$"
+                : "^language_model\\..*\\.(" + names + ")$");
+        JSON.writerWithDefaultPrettyPrinter().writeValue(folder.resolve(CONFIG_FILE).toFile(), config);
+    }
+
+    private static void add(SafetensorsWriter writer, String name, NDArray array) {
+        writer.add(name, DType.F32, array.getShape().getShape(), array.toType(DataType.FLOAT32, false).toFloatArray());
+    }
+
+    /**
+     * Adds the adapters of a PEFT folder to a base model (with the settings the folder names) and fills them.
+     *
+     * @throws CheckpointFormatException naming an adapter tensor that is missing or of the wrong shape
+     */
+    public static LoraSettings load(NDManager manager, LlavaModel model, Path folder) throws IOException {
+        JsonNode config = JSON.readTree(folder.resolve(CONFIG_FILE).toFile());
+        if (!"LORA".equals(config.path("peft_type").asText())) {
+            throw new CheckpointFormatException(CONFIG_FILE + ": peft_type must be LORA");
+        }
+        String target = config.path("target_modules").asText();
+        String names = target.substring(target.lastIndexOf('(') + 1, target.lastIndexOf(')'));
+        LoraSettings settings = new LoraSettings(config.path("r").asInt(), config.path("lora_alpha").asDouble(),
+                (float) config.path("lora_dropout").asDouble(), List.of(names.split("\\|")),
+                config.path("loupe_vision_encoder").asBoolean(false));
+        apply(manager, model, settings);
+        try (SafetensorsFile weights = SafetensorsFile.open(folder.resolve(WEIGHTS_FILE))) {
+            for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
+                AdaptableLinear linear = module.getValue();
+                if (linear.hasAdapter()) {
+                    copy(weights, PREFIX + module.getKey() + ".lora_A.weight", linear.loraA().getArray());
+                    copy(weights, PREFIX + module.getKey() + ".lora_B.weight", linear.loraB().getArray());
+                }
+            }
+        }
+        return settings;
+    }
+
+    private static void copy(SafetensorsFile weights, String name, NDArray target) throws IOException {
+        if (!weights.tensors().containsKey(name)) {
+            throw new CheckpointFormatException(WEIGHTS_FILE + " has no tensor " + name);
+        }
+        if (!new Shape(weights.tensors().get(name).shape()).equals(target.getShape())) {
+            throw new CheckpointFormatException(name + " has another shape than the model's " + target.getShape());
+        }
+        ParameterValues.fill(target, weights.readFloats(name));
+    }
+
+    /** Merges every adapter into its base weights and removes it: the model then runs without adapters. */
+    public static void merge(LlavaModel model) {
+        for (AdaptableLinear linear : HfCheckpoint.linearModules(model).values()) {
+            linear.mergeAdapter();
+        }
+    }
+}

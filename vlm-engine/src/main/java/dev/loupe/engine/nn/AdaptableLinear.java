@@ -1,0 +1,159 @@
+package dev.loupe.engine.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.training.initializer.XavierInitializer;
+import ai.djl.util.PairList;
+
+/**
+ * A linear layer {@code x W^T + b} that can carry a LoRA adapter: {@code + (alpha / r) dropout(x) A^T B^T}, with
+ * {@code A [r, in]} random and {@code B [out, r]} zero at the start, so that an adapter begins as exactly the base
+ * layer. With an adapter, {@code W} and {@code b} are frozen.
+ *
+ * <p>
+ * Input {@code [..., in]}; output {@code [..., out]}. Parameters {@code weight [out, in]}, {@code bias [out]} (if
+ * any), and with an adapter {@code lora_A}, {@code lora_B}.
+ */
+public final class AdaptableLinear extends AbstractBlock {
+    private static final byte VERSION = 1;
+
+    private final int units;
+    private final Parameter weight;
+    private final Parameter bias;
+    private Parameter loraA;
+    private Parameter loraB;
+    private double scaling;
+    private float dropout;
+
+    public AdaptableLinear(int units, boolean withBias) {
+        super(VERSION);
+        this.units = units;
+        this.weight = addParameter(Parameter.builder()
+                .setName("weight")
+                .setType(Parameter.Type.WEIGHT)
+                .optInitializer(new XavierInitializer())
+                .build());
+        this.bias = withBias
+                ? addParameter(Parameter.builder().setName("bias").setType(Parameter.Type.BIAS).build())
+                : null;
+    }
+
+    @Override
+    protected void prepare(Shape[] inputShapes) {
+        long in = inputShapes[0].get(inputShapes[0].dimension() - 1);
+        weight.setShape(new Shape(units, in));
+        if (bias != null) {
+            bias.setShape(new Shape(units));
+        }
+    }
+
+    /** Whether this layer carries an adapter. */
+    public boolean hasAdapter() {
+        return loraA != null;
+    }
+
+    /**
+     * Adds an adapter to an initialised layer and freezes the base weights.
+     *
+     * @param dropout probability of dropping an input of the adapter path while training
+     */
+    public void addAdapter(NDManager manager, int rank, double alpha, float dropoutRate) {
+        if (hasAdapter()) {
+            throw new IllegalStateException("this layer already carries an adapter");
+        }
+        long in = weight.getArray().getShape().get(1);
+        loraA = addParameter(Parameter.builder()
+                .setName("lora_A")
+                .setType(Parameter.Type.WEIGHT)
+                .optShape(new Shape(rank, in))
+                .optInitializer(new NormalInitializer((float) (1 / Math.sqrt(in))))
+                .build());
+        loraB = addParameter(Parameter.builder()
+                .setName("lora_B")
+                .setType(Parameter.Type.WEIGHT)
+                .optShape(new Shape(units, rank))
+                .optInitializer(ai.djl.training.initializer.Initializer.ZEROS)
+                .build());
+        DataType type = weight.getArray().getDataType();
+        loraA.initialize(manager, type);
+        loraB.initialize(manager, type);
+        scaling = alpha / rank;
+        this.dropout = dropoutRate;
+        weight.freeze(true);
+        if (bias != null) {
+            bias.freeze(true);
+        }
+    }
+
+    public Parameter loraA() {
+        return loraA;
+    }
+
+    public Parameter loraB() {
+        return loraB;
+    }
+
+    /** Adds {@code (alpha / r) B A} to the base weight and removes the adapter, leaving a plain linear layer. */
+    public void mergeAdapter() {
+        if (!hasAdapter()) {
+            return;
+        }
+        NDArray base = weight.getArray();
+        NDArray delta = loraB.getArray().matMul(loraA.getArray()).mul(Scalars.of(base, scaling));
+        base.addi(delta);
+        parameters.remove(loraA.getName());
+        parameters.remove(loraB.getName());
+        loraA.close();
+        loraB.close();
+        loraA = null;
+        loraB = null;
+        weight.freeze(false);
+        if (bias != null) {
+            bias.freeze(false);
+        }
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
+            PairList<String, Object> params) {
+        NDArray x = inputs.singletonOrThrow();
+        NDArray out = x.matMul(parameterStore.getValue(weight, x.getDevice(), training).transpose());
+        if (bias != null) {
+            out = out.add(parameterStore.getValue(bias, x.getDevice(), training));
+        }
+        if (hasAdapter()) {
+            NDArray adapterIn = training && dropout > 0 ? dropout(x) : x;
+            NDArray a = parameterStore.getValue(loraA, x.getDevice(), training);
+            NDArray b = parameterStore.getValue(loraB, x.getDevice(), training);
+            out = out.add(adapterIn.matMul(a.transpose()).matMul(b.transpose()).mul(Scalars.of(x, scaling)));
+        }
+        return new NDList(out);
+    }
+
+    /** Inverted dropout with an array mask, so that no Java scalar meets the gradient path. */
+    private NDArray dropout(NDArray x) {
+        NDArray keep = x.getManager()
+                .randomUniform(0, 1, x.getShape(), x.getDataType())
+                .gte(Scalars.of(x, dropout))
+                .toType(x.getDataType(), false);
+        return x.mul(keep).div(Scalars.of(x, 1 - dropout));
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        Shape in = inputShapes[0];
+        return new Shape[]{in.slice(0, in.dimension() - 1).add(units)};
+    }
+
+    @Override
+    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+        // No children: the parameters are this block's own.
+    }
+}

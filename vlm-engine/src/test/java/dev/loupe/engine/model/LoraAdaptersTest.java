@@ -1,0 +1,153 @@
+package dev.loupe.engine.model;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.util.Pair;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.loupe.engine.checkpoint.DType;
+import dev.loupe.engine.checkpoint.SafetensorsFile;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** LoRA adapters: neutral at the start, only they learn, they reload exactly, and merging keeps the logits. */
+class LoraAdaptersTest {
+    private static final LoraSettings SETTINGS = new LoraSettings(4, 8, 0f, List.of("q_proj", "v_proj",
+            "gate_proj"), true);
+
+    @TempDir
+    Path dir;
+    private NDManager manager;
+
+    @BeforeEach
+    void open() {
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    private Path savedBase() throws Exception {
+        LlavaModel base = new LlavaModel(LlavaModelTest.tinyConfig());
+        base.setInitializer(new NormalInitializer(0.3f), Parameter.Type.GAMMA);
+        base.initialize(manager, DataType.FLOAT32, new Shape(1, 10));
+        Path folder = dir.resolve("base");
+        HfCheckpoint.save(base, folder, DType.F32, Long.MAX_VALUE);
+        return folder;
+    }
+
+    private NDList inputs() {
+        long[] ids = {1, 2, LlavaModelTest.IMAGE, LlavaModelTest.IMAGE, LlavaModelTest.IMAGE, LlavaModelTest.IMAGE, 3,
+                4, 5, 6};
+        float[] pixels = new float[3 * 8 * 8];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (float) Math.sin(0.3 * i);
+        }
+        return new NDList(manager.create(ids, new Shape(1, 10)), manager.ones(new Shape(1, 10)),
+                manager.create(pixels, new Shape(1, 3, 8, 8)));
+    }
+
+    private float[] logits(LlavaModel model) {
+        return model.forward(new ParameterStore(manager, false), inputs(), false).head().toFloatArray();
+    }
+
+    /** A few plain gradient steps that push the first position's logits towards token 7. */
+    private void train(LlavaModel model) {
+        for (int step = 0; step < 5; step++) {
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray logits = model.forward(new ParameterStore(manager, false), inputs(), true).head();
+                collector.backward(logits.get(":, :, 7").sum().neg());
+            }
+            for (Pair<String, Parameter> parameter : model.getParameters()) {
+                NDArray array = parameter.getValue().getArray();
+                if (parameter.getValue().requiresGradient()) {
+                    array.subi(array.getGradient().mul(manager.create(0.05f)));
+                }
+            }
+        }
+    }
+
+    private static Map<String, float[]> baseValues(LlavaModel model) {
+        Map<String, float[]> values = new HashMap<>();
+        HfCheckpoint.parameters(model).forEach((name, p) -> values.put(name, p.getArray().toFloatArray()));
+        return values;
+    }
+
+    @Test
+    void adaptersStartNeutralAndOnlyTheyLearn() throws Exception {
+        LlavaModel model = HfCheckpoint.load(manager, savedBase(), DataType.FLOAT32);
+        float[] before = logits(model);
+        List<String> adapted = LoraAdapters.apply(manager, model, SETTINGS);
+        assertTrue(adapted.contains("language_model.model.layers.0.self_attn.q_proj"), adapted.toString());
+        assertTrue(adapted.contains("vision_tower.vision_model.encoder.layers.0.self_attn.v_proj"));
+        assertFalse(adapted.stream().anyMatch(name -> name.startsWith("multi_modal_projector")));
+        assertArrayEquals(before, logits(model), "B starts at zero: the adapted model is the base model");
+
+        Map<String, float[]> frozen = baseValues(model);
+        train(model);
+        baseValues(model).forEach((name, values) -> assertArrayEquals(frozen.get(name), values,
+                name + " is frozen and must be bitwise unchanged"));
+        float[] after = logits(model);
+        assertTrue(after[7] > before[7], "training moved the adapted model towards token 7");
+    }
+
+    @Test
+    void aSavedAdapterReloadsToIdenticalLogitsAndMergesWithinTolerance() throws Exception {
+        Path base = savedBase();
+        LlavaModel model = HfCheckpoint.load(manager, base, DataType.FLOAT32);
+        LoraAdapters.apply(manager, model, SETTINGS);
+        train(model);
+        float[] adapted = logits(model);
+        Path adapter = dir.resolve("adapter");
+        LoraAdapters.save(model, SETTINGS, adapter);
+
+        JsonNode config = new ObjectMapper().readTree(adapter.resolve(LoraAdapters.CONFIG_FILE).toFile());
+        assertEquals("LORA", config.path("peft_type").asText());
+        assertEquals(4, config.path("r").asInt());
+        try (SafetensorsFile weights = SafetensorsFile.open(adapter.resolve(LoraAdapters.WEIGHTS_FILE))) {
+            assertTrue(weights.tensors()
+                    .containsKey("base_model.model.language_model.model.layers.1.mlp.gate_proj.lora_B.weight"));
+        }
+
+        LlavaModel reloaded = HfCheckpoint.load(manager, base, DataType.FLOAT32);
+        assertEquals(SETTINGS, LoraAdapters.load(manager, reloaded, adapter));
+        assertArrayEquals(adapted, logits(reloaded));
+
+        LoraAdapters.merge(reloaded);
+        List<String> leftOver = new ArrayList<>();
+        reloaded.getParameters().forEach(p -> {
+            if (p.getKey().contains("lora_")) {
+                leftOver.add(p.getKey());
+            }
+        });
+        assertEquals(List.of(), leftOver, "merging removes the adapters");
+        float[] merged = logits(reloaded);
+        for (int i = 0; i < adapted.length; i++) {
+            assertEquals(adapted[i], merged[i], 1e-5, "logit " + i);
+        }
+    }
+}
