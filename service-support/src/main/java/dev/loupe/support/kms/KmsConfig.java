@@ -9,7 +9,10 @@ import io.smallrye.config.WithDefault;
 @ConfigMapping(prefix = "loupe.kms")
 public interface KmsConfig {
 
-    /** {@code local}: keys in files on this machine (the embedded default); {@code vault}: Vault transit. */
+    /**
+     * {@code local}: keys in files on this machine (the embedded default); {@code vault}: HashiCorp Vault transit,
+     * reached with the quarkus-vault extension's settings ({@code quarkus.vault.url}, {@code quarkus.vault.authentication.*}).
+     */
     @WithDefault("local")
     Provider provider();
 

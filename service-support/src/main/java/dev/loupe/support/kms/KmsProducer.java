@@ -1,7 +1,10 @@
 package dev.loupe.support.kms;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
+
+import io.quarkus.vault.VaultTransitSecretEngine;
 
 /** Makes the KMS that {@code loupe.kms.provider} names available for injection. */
 @ApplicationScoped
@@ -9,10 +12,12 @@ public class KmsProducer {
 
     @Produces
     @ApplicationScoped
-    SigningKeys signingKeys(KmsConfig config) {
+    SigningKeys signingKeys(KmsConfig config, Instance<VaultTransitSecretEngine> vault) {
         return switch (config.provider()) {
             case local -> new LocalSigningKeys(config.local().keyDir());
-            case vault -> throw new IllegalStateException("loupe.kms.provider=vault is not available yet");
+            // Vault's address and login are the extension's own settings: quarkus.vault.url and
+            // quarkus.vault.authentication.* (a Kubernetes service account in a cluster).
+            case vault -> new VaultTransitSigningKeys(vault.get());
         };
     }
 }

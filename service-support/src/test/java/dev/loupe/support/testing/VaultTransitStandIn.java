@@ -1,0 +1,219 @@
+package dev.loupe.support.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.Signature;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+/**
+ * A stand-in for the part of HashiCorp Vault's transit secrets engine HTTP API that Loupe uses, because no Vault
+ * server can be installed where Loupe is built and tested. It holds real Ed25519 keys and really signs, so that
+ * what Loupe's Vault provider does is checked end to end through the quarkus-vault client; it is not Vault, and
+ * behaviour it does not model (policies, leases, storage) is not tested by it.
+ *
+ * <p>
+ * Endpoints: {@code GET /v1/auth/token/lookup-self}; {@code GET} and {@code POST /v1/transit/keys/:name} (read,
+ * create: type {@code ed25519} only); {@code POST /v1/transit/keys/:name/rotate};
+ * {@code POST /v1/transit/sign/:name[/:algorithm]} with {@code input} or {@code batch_input}. Every request must
+ * carry the token in {@code X-Vault-Token} (403 otherwise); anything else answers 404 in Vault's error shape and
+ * is remembered in {@link #unhandled()}.
+ */
+public final class VaultTransitStandIn implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String token;
+    private final HttpServer server;
+    private final Map<String, List<KeyPair>> keys = new ConcurrentHashMap<>();
+    private final List<String> unhandled = new CopyOnWriteArrayList<>();
+    private final List<String> requests = new CopyOnWriteArrayList<>();
+
+    public VaultTransitStandIn(String token) throws IOException {
+        this.token = token;
+        this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    public String url() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    /** Requests no endpoint answered, as {@code METHOD path}. */
+    public List<String> unhandled() {
+        return List.copyOf(unhandled);
+    }
+
+    /** Every request received, as {@code METHOD path}. */
+    public List<String> requests() {
+        return List.copyOf(requests);
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        String method = exchange.getRequestMethod();
+        String path = exchange.getRequestURI().getPath();
+        requests.add(method + " " + path);
+        try (exchange) {
+            if (!token.equals(exchange.getRequestHeaders().getFirst("X-Vault-Token"))) {
+                error(exchange, 403, "permission denied");
+                return;
+            }
+            JsonNode body = readBody(exchange.getRequestBody());
+            String[] parts = path.split("/");
+            if (path.equals("/v1/auth/token/lookup-self") && method.equals("GET")) {
+                ObjectNode data = JSON.createObjectNode().put("ttl", 0).put("renewable", false);
+                data.putArray("policies").add("loupe");
+                respond(exchange, 200, data);
+            } else if (parts.length == 5 && path.startsWith("/v1/transit/keys/") && method.equals("GET")) {
+                List<KeyPair> versions = keys.get(parts[4]);
+                if (versions == null) {
+                    error(exchange, 404, null);
+                } else {
+                    respond(exchange, 200, keyInfo(parts[4], versions));
+                }
+            } else if (parts.length == 5 && path.startsWith("/v1/transit/keys/") && method.equals("POST")) {
+                String type = body.path("type").asText("aes256-gcm96");
+                if (!type.equals("ed25519")) {
+                    error(exchange, 400, "this stand-in only makes ed25519 keys, not " + type);
+                    return;
+                }
+                if (!keys.containsKey(parts[4])) {
+                    keys.putIfAbsent(parts[4], new CopyOnWriteArrayList<>(List.of(newKey())));
+                }
+                respond(exchange, 200, keyInfo(parts[4], keys.get(parts[4])));
+            } else if (parts.length == 6 && path.startsWith("/v1/transit/keys/") && parts[5].equals("rotate")
+                    && method.equals("POST")) {
+                List<KeyPair> versions = keys.get(parts[4]);
+                if (versions == null) {
+                    error(exchange, 400, "no key " + parts[4]);
+                    return;
+                }
+                versions.add(newKey());
+                respond(exchange, 200, keyInfo(parts[4], versions));
+            } else if (parts.length >= 5 && path.startsWith("/v1/transit/sign/") && method.equals("POST")) {
+                sign(exchange, parts[4], body);
+            } else {
+                unhandled.add(method + " " + path);
+                error(exchange, 404, "the stand-in does not implement " + method + " " + path);
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IOException(e);
+        }
+    }
+
+    private void sign(HttpExchange exchange, String name, JsonNode body) throws IOException, GeneralSecurityException {
+        List<KeyPair> versions = keys.get(name);
+        if (versions == null) {
+            error(exchange, 400, "encryption key not found");
+            return;
+        }
+        int version = body.path("key_version").asInt(0) == 0 ? versions.size() : body.path("key_version").asInt();
+        if (body.has("batch_input")) {
+            ArrayNode results = JSON.createArrayNode();
+            for (JsonNode item : body.get("batch_input")) {
+                results.addObject()
+                        .put("signature", signature(versions, version, item.path("input").asText()))
+                        .put("key_version", version);
+            }
+            ObjectNode data = JSON.createObjectNode();
+            data.set("batch_results", results);
+            respond(exchange, 200, data);
+        } else {
+            respond(exchange, 200, JSON.createObjectNode()
+                    .put("signature", signature(versions, version, body.path("input").asText()))
+                    .put("key_version", version));
+        }
+    }
+
+    private static String signature(List<KeyPair> versions, int version, String base64Input)
+            throws GeneralSecurityException {
+        Signature signer = Signature.getInstance("Ed25519");
+        signer.initSign(versions.get(version - 1).getPrivate());
+        signer.update(Base64.getDecoder().decode(base64Input));
+        return "vault:v" + version + ":" + Base64.getEncoder().encodeToString(signer.sign());
+    }
+
+    private static ObjectNode keyInfo(String name, List<KeyPair> versions) {
+        ObjectNode data = JSON.createObjectNode()
+                .put("name", name)
+                .put("type", "ed25519")
+                .put("latest_version", versions.size())
+                .put("min_available_version", 0)
+                .put("min_decryption_version", 1)
+                .put("min_encryption_version", 0)
+                .put("exportable", false)
+                .put("deletion_allowed", false)
+                .put("derived", false)
+                .put("supports_encryption", false)
+                .put("supports_decryption", false)
+                .put("supports_derivation", true)
+                .put("supports_signing", true)
+                .put("allow_plaintext_backup", false)
+                .put("auto_rotate_period", 0);
+        ObjectNode keyVersions = data.putObject("keys");
+        for (int i = 0; i < versions.size(); i++) {
+            byte[] x509 = versions.get(i).getPublic().getEncoded();
+            keyVersions.putObject(Integer.toString(i + 1))
+                    .put("name", "ed25519")
+                    .put("public_key", Base64.getEncoder().encodeToString(Arrays.copyOfRange(x509, x509.length - 32,
+                            x509.length)))
+                    .put("creation_time", Instant.now().toString());
+        }
+        return data;
+    }
+
+    private static KeyPair newKey() throws GeneralSecurityException {
+        return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    }
+
+    private static JsonNode readBody(InputStream in) throws IOException {
+        byte[] bytes = in.readAllBytes();
+        return bytes.length == 0 ? JSON.createObjectNode() : JSON.readTree(bytes);
+    }
+
+    private static void respond(HttpExchange exchange, int status, ObjectNode data) throws IOException {
+        ObjectNode body = JSON.createObjectNode();
+        body.set("data", data);
+        write(exchange, status, body);
+    }
+
+    private static void error(HttpExchange exchange, int status, String message) throws IOException {
+        ObjectNode body = JSON.createObjectNode();
+        ArrayNode errors = body.putArray("errors");
+        if (message != null) {
+            errors.add(message);
+        }
+        write(exchange, status, body);
+    }
+
+    private static void write(HttpExchange exchange, int status, ObjectNode body) throws IOException {
+        byte[] bytes = JSON.writeValueAsBytes(body);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}
