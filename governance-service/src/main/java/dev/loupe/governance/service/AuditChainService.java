@@ -181,53 +181,64 @@ public class AuditChainService {
      * the head row was moved back with it.
      */
     public Uni<Verification> verify(String chain, long fromSeq, long toSeq) {
-        long from = Math.max(1, fromSeq);
-        return chains.head(pool, chain).chain(head -> checkpoints.checked(chain).chain(checked -> {
-            long end = Math.max(head.seq(), checked.newestValidSeq());
-            long to = toSeq <= 0 ? end : Math.min(toSeq, end);
-            Uni<String> startingPrevHash = from == 1
-                    ? Uni.createFrom().item(ChainHash.GENESIS)
-                    : chains.read(pool, chain, from - 1, from - 1, 1)
-                            .map(found -> found.isEmpty() ? null : found.get(0).hash());
-            return startingPrevHash.chain(prevHash -> {
-                if (prevHash == null) {
-                    return Uni.createFrom().item(Verification.invalid(0, from - 1, Verification.MISSING_ENTRY));
-                }
-                ChainWalk walk = new ChainWalk(from, prevHash, checked.validHeadHashes());
-                return walkPages(chain, walk, to).chain(found -> {
-                    if (found != null) {
-                        return Uni.createFrom().item(found);
-                    }
-                    Verification truncated = walk.finish(to);
-                    if (truncated != null) {
-                        return Uni.createFrom().item(truncated);
-                    }
-                    // Entries past the end were written around the append path.
-                    return chains.read(pool, chain, end + 1, Long.MAX_VALUE, 1)
-                            .map(beyond -> toSeq <= 0 && !beyond.isEmpty()
-                                    ? Verification.invalid(walk.checked(), beyond.get(0).seq(),
-                                            Verification.INSERTED_ENTRY)
-                                    : Verification.valid(walk.checked()));
-                }).map(result -> to < from
-                        ? result
-                        : Verification.withCheckpointSignatures(result,
-                                checked.invalidSeqs().subSet(from, true, to, true), from));
-            });
-        }));
+        // One snapshot for every read: entries appended while the walk runs would otherwise look inserted past
+        // the head it read first. Checkpoints signed after the snapshot began are of entries it cannot see.
+        Instant started = Instant.now();
+        return pool.withTransaction(snapshot -> snapshot
+                .query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute()
+                .chain(() -> verifyIn(snapshot, chain, fromSeq, toSeq, started)));
     }
 
-    private Uni<Verification> walkPages(String chain, ChainWalk walk, long to) {
+    private Uni<Verification> verifyIn(SqlClient snapshot, String chain, long fromSeq, long toSeq, Instant started) {
+        long from = Math.max(1, fromSeq);
+        return chains.head(snapshot, chain).chain(head -> checkpoints.checked(snapshot, chain, started)
+                .chain(checked -> {
+                    long end = Math.max(head.seq(), checked.newestValidSeq());
+                    long to = toSeq <= 0 ? end : Math.min(toSeq, end);
+                    Uni<String> startingPrevHash = from == 1
+                            ? Uni.createFrom().item(ChainHash.GENESIS)
+                            : chains.read(snapshot, chain, from - 1, from - 1, 1)
+                                    .map(found -> found.isEmpty() ? null : found.get(0).hash());
+                    return startingPrevHash.chain(prevHash -> {
+                        if (prevHash == null) {
+                            return Uni.createFrom().item(Verification.invalid(0, from - 1, Verification.MISSING_ENTRY));
+                        }
+                        ChainWalk walk = new ChainWalk(from, prevHash, checked.validHeadHashes());
+                        return walkPages(snapshot, chain, walk, to).chain(found -> {
+                            if (found != null) {
+                                return Uni.createFrom().item(found);
+                            }
+                            Verification truncated = walk.finish(to);
+                            if (truncated != null) {
+                                return Uni.createFrom().item(truncated);
+                            }
+                            // Entries past the end were written around the append path.
+                            return chains.read(snapshot, chain, end + 1, Long.MAX_VALUE, 1)
+                                    .map(beyond -> toSeq <= 0 && !beyond.isEmpty()
+                                            ? Verification.invalid(walk.checked(), beyond.get(0).seq(),
+                                                    Verification.INSERTED_ENTRY)
+                                            : Verification.valid(walk.checked()));
+                        }).map(result -> to < from
+                                ? result
+                                : Verification.withCheckpointSignatures(result,
+                                        checked.invalidSeqs().subSet(from, true, to, true), from));
+                    });
+                }));
+    }
+
+    private Uni<Verification> walkPages(SqlClient snapshot, String chain, ChainWalk walk, long to) {
         if (walk.expectedSeq() > to) {
             return Uni.createFrom().nullItem();
         }
-        return chains.read(pool, chain, walk.expectedSeq(), to, VERIFY_PAGE).chain(page -> {
+        return chains.read(snapshot, chain, walk.expectedSeq(), to, VERIFY_PAGE).chain(page -> {
             for (AuditEntry entry : page) {
                 Verification problem = walk.check(entry);
                 if (problem != null) {
                     return Uni.createFrom().item(problem);
                 }
             }
-            return page.size() < VERIFY_PAGE ? Uni.createFrom().nullItem() : walkPages(chain, walk, to);
+            return page.size() < VERIFY_PAGE ? Uni.createFrom().nullItem() : walkPages(snapshot, chain, walk, to);
         });
     }
 }

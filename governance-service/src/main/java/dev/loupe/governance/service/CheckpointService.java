@@ -20,6 +20,7 @@ import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.SqlClient;
 import org.jboss.logging.Logger;
 
 import dev.loupe.audit.Checkpoint;
@@ -140,10 +141,20 @@ public class CheckpointService {
      * copy), each signature checked.
      */
     public Uni<CheckedCheckpoints> checked(String chain) {
-        return checkpoints.list(pool, chain)
+        return checked(pool, chain, Instant.MAX);
+    }
+
+    /**
+     * As {@link #checked(String)}, reading the table through {@code client} and keeping only checkpoints signed
+     * before {@code signedBefore}: a verification that reads the chain in one snapshot must not meet a checkpoint
+     * of entries its snapshot cannot see.
+     */
+    public Uni<CheckedCheckpoints> checked(SqlClient client, String chain, Instant signedBefore) {
+        return checkpoints.list(client, chain)
                 .chain(stored -> Uni.createFrom().item(() -> {
                     List<Checkpoint> all = new ArrayList<>(stored);
                     all.addAll(files.read(chain));
+                    all.removeIf(checkpoint -> !checkpoint.signedAt().isBefore(signedBefore));
                     return check(all);
                 }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool()));
     }
