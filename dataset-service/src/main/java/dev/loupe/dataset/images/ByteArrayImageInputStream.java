@@ -1,0 +1,50 @@
+package dev.loupe.dataset.images;
+
+import java.io.IOException;
+import java.util.Objects;
+
+import javax.imageio.stream.ImageInputStreamImpl;
+
+/**
+ * An ImageIO input over a byte array, without copying it and without the temporary files that
+ * {@code ImageIO.createImageInputStream} may create: a reader can see these bytes and nothing else.
+ */
+final class ByteArrayImageInputStream extends ImageInputStreamImpl {
+    private final byte[] data;
+
+    ByteArrayImageInputStream(byte[] data) {
+        this.data = Objects.requireNonNull(data, "data");
+    }
+
+    @Override
+    public int read() throws IOException {
+        checkClosed();
+        bitOffset = 0;
+        if (streamPos >= data.length) {
+            return -1;
+        }
+        return data[(int) streamPos++] & 0xFF;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+        checkClosed();
+        Objects.checkFromIndexSize(off, len, b.length);
+        bitOffset = 0;
+        if (len == 0) {
+            return 0;
+        }
+        if (streamPos >= data.length) {
+            return -1;
+        }
+        int n = (int) Math.min(len, data.length - streamPos);
+        System.arraycopy(data, (int) streamPos, b, off, n);
+        streamPos += n;
+        return n;
+    }
+
+    @Override
+    public long length() {
+        return data.length;
+    }
+}
