@@ -1,13 +1,15 @@
 package dev.loupe.audit;
 
-import java.time.Instant;
 import java.util.Base64;
 import java.util.UUID;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import static dev.loupe.audit.JsonFields.instant;
+import static dev.loupe.audit.JsonFields.number;
+import static dev.loupe.audit.JsonFields.text;
 
 /**
  * One JSON line per entry or checkpoint, as written to checkpoint files and evidence packs. Field names are
@@ -49,7 +51,7 @@ public final class AuditJson {
      * @throws IllegalArgumentException naming the field at fault
      */
     public static AuditEntry entry(String line) {
-        JsonNode json = parse(line);
+        JsonNode json = JsonFields.object(line);
         AuditEvent event = new AuditEvent(UUID.fromString(text(json, "event_id")), instant(json, "occurred_at"),
                 text(json, "tenant"), text(json, "actor_user_id"), text(json, "actor_username"),
                 text(json, "actor_service"), text(json, "on_behalf_user_id"), text(json, "on_behalf_username"),
@@ -74,7 +76,7 @@ public final class AuditJson {
      * @throws IllegalArgumentException naming the field at fault
      */
     public static Checkpoint checkpoint(String line) {
-        JsonNode json = parse(line);
+        JsonNode json = JsonFields.object(line);
         byte[] signature;
         try {
             signature = Base64.getDecoder().decode(text(json, "signature"));
@@ -83,41 +85,5 @@ public final class AuditJson {
         }
         return new Checkpoint(text(json, "chain"), number(json, "seq"), text(json, "head_hash"),
                 instant(json, "signed_at"), text(json, "key_id"), signature);
-    }
-
-    private static JsonNode parse(String line) {
-        try {
-            JsonNode json = MAPPER.readTree(line);
-            if (json == null || !json.isObject()) {
-                throw new IllegalArgumentException("not a JSON object");
-            }
-            return json;
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage());
-        }
-    }
-
-    private static String text(JsonNode json, String field) {
-        JsonNode value = json.get(field);
-        if (value == null || !value.isTextual()) {
-            throw new IllegalArgumentException(field + ": missing or not a string");
-        }
-        return value.asText();
-    }
-
-    private static long number(JsonNode json, String field) {
-        JsonNode value = json.get(field);
-        if (value == null || !value.canConvertToLong() || !value.isIntegralNumber()) {
-            throw new IllegalArgumentException(field + ": missing or not an integer");
-        }
-        return value.asLong();
-    }
-
-    private static Instant instant(JsonNode json, String field) {
-        try {
-            return Instant.parse(text(json, field));
-        } catch (java.time.format.DateTimeParseException e) {
-            throw new IllegalArgumentException(field + ": not an ISO-8601 instant");
-        }
     }
 }

@@ -1,18 +1,22 @@
 package dev.loupe.audit.evidence;
 
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.loupe.audit.JsonFields;
+
+import static dev.loupe.audit.JsonFields.instant;
+import static dev.loupe.audit.JsonFields.number;
+import static dev.loupe.audit.JsonFields.text;
 
 /**
  * The JSON of {@code manifest.json} and {@code verification-keys.json}. Parsing throws
@@ -41,7 +45,7 @@ final class PackJson {
 
     /** Reads a manifest of {@link EvidenceManifest#FORMAT} only: another format may mean other rules. */
     static EvidenceManifest manifest(String text) {
-        JsonNode json = parse(text);
+        JsonNode json = JsonFields.object(text);
         String format = text(json, "format");
         if (!EvidenceManifest.FORMAT.equals(format)) {
             throw new IllegalArgumentException("format \"" + format + "\" is not " + EvidenceManifest.FORMAT
@@ -71,7 +75,7 @@ final class PackJson {
     }
 
     static List<PackKey> keys(String text) {
-        JsonNode array = parse(text).get("keys");
+        JsonNode array = JsonFields.object(text).get("keys");
         if (array == null || !array.isArray()) {
             throw new IllegalArgumentException("keys: missing or not an array");
         }
@@ -101,46 +105,6 @@ final class PackJson {
             keys.add(new PackKey(keyId, publicKey));
         }
         return keys;
-    }
-
-    private static JsonNode parse(String text) {
-        try {
-            JsonNode json = MAPPER.readTree(text);
-            if (json == null || !json.isObject()) {
-                throw new IllegalArgumentException("not a JSON object");
-            }
-            return json;
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage());
-        }
-    }
-
-    private static String text(JsonNode json, String field) {
-        return text(json, "", field);
-    }
-
-    private static String text(JsonNode json, String at, String field) {
-        JsonNode value = json.get(field);
-        if (value == null || !value.isTextual()) {
-            throw new IllegalArgumentException(at + field + ": missing or not a string");
-        }
-        return value.asText();
-    }
-
-    private static long number(JsonNode json, String field) {
-        JsonNode value = json.get(field);
-        if (value == null || !value.isIntegralNumber() || !value.canConvertToLong()) {
-            throw new IllegalArgumentException(field + ": missing or not an integer");
-        }
-        return value.asLong();
-    }
-
-    private static Instant instant(JsonNode json, String field) {
-        try {
-            return Instant.parse(text(json, field));
-        } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException(field + ": not an ISO-8601 instant");
-        }
     }
 
     private static Instant optionalInstant(JsonNode json, String field) {
