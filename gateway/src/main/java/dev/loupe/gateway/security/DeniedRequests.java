@@ -7,14 +7,12 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarkus.grpc.GrpcClient;
 import io.quarkus.scheduler.Scheduled;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.smallrye.mutiny.Uni;
@@ -22,15 +20,12 @@ import org.eclipse.microprofile.jwt.JsonWebToken;
 import org.jboss.logging.Logger;
 
 import dev.loupe.contracts.common.v1.Actor;
-import dev.loupe.contracts.governance.v1.AppendEventsRequest;
 import dev.loupe.contracts.governance.v1.AuditActor;
 import dev.loupe.contracts.governance.v1.AuditEvent;
-import dev.loupe.contracts.governance.v1.MutinyAuditServiceGrpc.MutinyAuditServiceStub;
 import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.contracts.governance.v1.ResourceRef;
+import dev.loupe.support.audit.AuditEventSender;
 import dev.loupe.support.audit.AuditEvents;
-import dev.loupe.support.audit.ServiceAccountTokens;
-import dev.loupe.support.grpc.BearerCallCredentials;
 import dev.loupe.support.grpc.ProtoTime;
 import dev.loupe.support.id.Ids;
 
@@ -48,17 +43,14 @@ public class DeniedRequests {
     static final int BATCH = 500;
     private static final String SOURCE = "gateway";
 
-    private final MutinyAuditServiceStub governance;
-    private final ServiceAccountTokens tokens;
+    private final AuditEventSender sender;
     private final MeterRegistry registry;
     private final Deque<AuditEvent> queue = new ArrayDeque<>();
     private Counter dropped;
     private volatile boolean failing;
 
-    public DeniedRequests(@GrpcClient("governance") MutinyAuditServiceStub governance, ServiceAccountTokens tokens,
-            MeterRegistry registry) {
-        this.governance = governance;
-        this.tokens = tokens;
+    public DeniedRequests(AuditEventSender sender, MeterRegistry registry) {
+        this.sender = sender;
         this.registry = registry;
     }
 
@@ -135,10 +127,7 @@ public class DeniedRequests {
         if (batch.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        return tokens.token()
-                .chain(token -> governance.withCallCredentials(new BearerCallCredentials(token, null))
-                        .withDeadlineAfter(10, TimeUnit.SECONDS)
-                        .appendEvents(AppendEventsRequest.newBuilder().addAllEvents(batch).build()))
+        return sender.send(batch)
                 .invoke(() -> {
                     if (failing) {
                         failing = false;

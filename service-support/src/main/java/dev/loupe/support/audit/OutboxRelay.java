@@ -5,7 +5,6 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,7 +19,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.arc.properties.IfBuildProperty;
-import io.quarkus.grpc.GrpcClient;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -29,11 +27,8 @@ import io.vertx.mutiny.sqlclient.SqlClient;
 import io.vertx.mutiny.sqlclient.Tuple;
 import org.jboss.logging.Logger;
 
-import dev.loupe.contracts.governance.v1.AppendEventsRequest;
 import dev.loupe.contracts.governance.v1.AuditEvent;
-import dev.loupe.contracts.governance.v1.MutinyAuditServiceGrpc.MutinyAuditServiceStub;
 import dev.loupe.support.error.GrpcProblems;
-import dev.loupe.support.grpc.BearerCallCredentials;
 
 /**
  * Delivers the outbox to the governance-service: takes the oldest pending events (row-locked, so that several
@@ -56,8 +51,7 @@ public class OutboxRelay {
     }
 
     private final Pool pool;
-    private final MutinyAuditServiceStub governance;
-    private final ServiceAccountTokens tokens;
+    private final AuditEventSender sender;
     private final OutboxConfig config;
     private final MeterRegistry registry;
     private final AtomicLong pending = new AtomicLong();
@@ -66,11 +60,9 @@ public class OutboxRelay {
     private Counter delivered;
     private volatile boolean failing;
 
-    public OutboxRelay(Pool pool, @GrpcClient("governance") MutinyAuditServiceStub governance,
-            ServiceAccountTokens tokens, OutboxConfig config, MeterRegistry registry) {
+    public OutboxRelay(Pool pool, AuditEventSender sender, OutboxConfig config, MeterRegistry registry) {
         this.pool = pool;
-        this.governance = governance;
-        this.tokens = tokens;
+        this.sender = sender;
         this.config = config;
         this.registry = registry;
     }
@@ -135,14 +127,8 @@ public class OutboxRelay {
     }
 
     private Uni<Integer> send(SqlClient transaction, List<Pending> batch) {
-        AppendEventsRequest request = AppendEventsRequest.newBuilder()
-                .addAllEvents(batch.stream().map(Pending::event).toList())
-                .build();
         Long[] ids = batch.stream().map(Pending::id).toArray(Long[]::new);
-        return tokens.token()
-                .chain(token -> governance.withCallCredentials(new BearerCallCredentials(token, null))
-                        .withDeadlineAfter(config.deadline().toMillis(), TimeUnit.MILLISECONDS)
-                        .appendEvents(request))
+        return sender.send(batch.stream().map(Pending::event).toList())
                 .chain(answer -> transaction.preparedQuery("DELETE FROM audit_outbox WHERE id = ANY($1)")
                         .execute(Tuple.of(ids))
                         .invoke(() -> delivered.increment(batch.size()))
