@@ -5,7 +5,9 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.quarkus.vault.VaultTransitSecretEngine;
 import io.quarkus.vault.transit.KeyCreationRequestDetail;
@@ -22,6 +24,8 @@ import io.quarkus.vault.transit.VaultTransitKeyDetail;
  */
 public final class VaultTransitSigningKeys implements SigningKeys {
     private final VaultTransitSecretEngine transit;
+    /** Keys known to exist, so that each signature costs one call to Vault, not two. */
+    private final Set<String> existing = ConcurrentHashMap.newKeySet();
 
     public VaultTransitSigningKeys(VaultTransitSecretEngine transit) {
         this.transit = transit;
@@ -29,8 +33,11 @@ public final class VaultTransitSigningKeys implements SigningKeys {
 
     @Override
     public KeySignature sign(String keyName, byte[] message) {
-        if (transit.readKey(keyName).isEmpty()) {
-            transit.createKey(keyName, new KeyCreationRequestDetail().setType("ed25519").setExportable(false));
+        if (!existing.contains(keyName)) {
+            if (transit.readKey(keyName).isEmpty()) {
+                transit.createKey(keyName, new KeyCreationRequestDetail().setType("ed25519").setExportable(false));
+            }
+            existing.add(keyName);
         }
         String signature = transit.sign(keyName, new SigningInput(message), null);
         // Vault's format: vault:v<version>:<base64 signature>.
