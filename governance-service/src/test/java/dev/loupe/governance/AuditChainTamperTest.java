@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.UnaryOperator;
 
 import jakarta.inject.Inject;
 
@@ -101,6 +102,27 @@ class AuditChainTamperTest {
         chains.append(AuditEventsFixture.storedEvents(chain, count)).await().atMost(WAIT);
     }
 
+    /**
+     * Statements that set {@code column} to {@code value} in entries {@code fromSeq..toSeq} and recompute every
+     * hash and link from there, head included: a rewrite only a checkpoint can reveal.
+     *
+     * @param prevHash the hash of entry {@code fromSeq - 1}
+     * @param change the same edit on the event, to compute the hashes
+     */
+    private String[] consistentRewrite(String chain, long fromSeq, long toSeq, String prevHash, String column,
+            String value, UnaryOperator<AuditEvent> change) {
+        List<String> statements = new ArrayList<>();
+        String hash = prevHash;
+        for (AuditEntry entry : repository.read(pool, chain, fromSeq, toSeq, 1000).await().atMost(WAIT)) {
+            String linked = hash;
+            hash = ChainHash.of(chain, entry.seq(), change.apply(entry.event()), entry.appendedAt(), linked);
+            statements.add("UPDATE audit_entry SET " + column + " = '" + value + "', prev_hash = '" + linked
+                    + "', hash = '" + hash + "' WHERE chain = '" + chain + "' AND seq = " + entry.seq());
+        }
+        statements.add("UPDATE audit_chain_head SET hash = '" + hash + "' WHERE chain = '" + chain + "'");
+        return statements.toArray(String[]::new);
+    }
+
     private Checkpoint checkpoint(String chain) {
         return checkpoints.checkpointHead(chain).orElseThrow();
     }
@@ -185,22 +207,12 @@ class AuditChainTamperTest {
         checkpoint(chain);
         // Rewrite entries 14..20 with every hash recomputed, as someone with database access but no signing key
         // can: each entry matches its fields and links to the one before, only the checkpoint at 20 disagrees.
-        List<AuditEntry> original = repository.read(pool, chain, 13, 20, 100).await().atMost(WAIT);
-        List<String> statements = new ArrayList<>();
-        String prevHash = original.get(0).hash();
-        for (AuditEntry entry : original.subList(1, original.size())) {
-            AuditEvent event = entry.event();
-            AuditEvent forged = new AuditEvent(event.eventId(), event.occurredAt(), event.tenant(),
-                    "someone-else", event.actorUsername(), event.actorService(), event.onBehalfUserId(),
-                    event.onBehalfUsername(), event.action(), event.resourceType(), event.resourceId(),
-                    event.outcome(), event.requestId(), event.details(), event.source());
-            String hash = ChainHash.of(chain, entry.seq(), forged, entry.appendedAt(), prevHash);
-            statements.add("UPDATE audit_entry SET actor_user_id = 'someone-else', prev_hash = '" + prevHash
-                    + "', hash = '" + hash + "' WHERE chain = '" + chain + "' AND seq = " + entry.seq());
-            prevHash = hash;
-        }
-        statements.add("UPDATE audit_chain_head SET hash = '" + prevHash + "' WHERE chain = '" + chain + "'");
-        tamper(statements.toArray(String[]::new));
+        AuditEntry kept = repository.read(pool, chain, 13, 13, 1).await().atMost(WAIT).get(0);
+        tamper(consistentRewrite(chain, 14, 20, kept.hash(), "actor_user_id", "someone-else",
+                event -> new AuditEvent(event.eventId(), event.occurredAt(), event.tenant(), "someone-else",
+                        event.actorUsername(), event.actorService(), event.onBehalfUserId(),
+                        event.onBehalfUsername(), event.action(), event.resourceType(), event.resourceId(),
+                        event.outcome(), event.requestId(), event.details(), event.source())));
         // The run since the last checkpoint that still matches (10) is what can no longer be trusted.
         assertDetected(chain, 11, "modified_entry");
     }
@@ -209,22 +221,13 @@ class AuditChainTamperTest {
     void wholeChainRewrittenWithCheckpointsDeletedFromTheDatabaseIsDetectedByTheFiles() throws SQLException {
         String chain = chainOf(10);
         checkpoint(chain);
-        List<AuditEntry> original = repository.read(pool, chain, 1, 10, 100).await().atMost(WAIT);
         List<String> statements = new ArrayList<>(List.of("DELETE FROM audit_checkpoint WHERE chain = '" + chain
                 + "'"));
-        String prevHash = ChainHash.GENESIS;
-        for (AuditEntry entry : original) {
-            AuditEvent event = entry.event();
-            AuditEvent forged = new AuditEvent(event.eventId(), event.occurredAt(), event.tenant(),
-                    event.actorUserId(), event.actorUsername(), event.actorService(), event.onBehalfUserId(),
-                    event.onBehalfUsername(), "dataset.nothing", event.resourceType(), event.resourceId(),
-                    event.outcome(), event.requestId(), event.details(), event.source());
-            String hash = ChainHash.of(chain, entry.seq(), forged, entry.appendedAt(), prevHash);
-            statements.add("UPDATE audit_entry SET action = 'dataset.nothing', prev_hash = '" + prevHash
-                    + "', hash = '" + hash + "' WHERE chain = '" + chain + "' AND seq = " + entry.seq());
-            prevHash = hash;
-        }
-        statements.add("UPDATE audit_chain_head SET hash = '" + prevHash + "' WHERE chain = '" + chain + "'");
+        statements.addAll(List.of(consistentRewrite(chain, 1, 10, ChainHash.GENESIS, "action", "dataset.nothing",
+                event -> new AuditEvent(event.eventId(), event.occurredAt(), event.tenant(), event.actorUserId(),
+                        event.actorUsername(), event.actorService(), event.onBehalfUserId(),
+                        event.onBehalfUsername(), "dataset.nothing", event.resourceType(), event.resourceId(),
+                        event.outcome(), event.requestId(), event.details(), event.source()))));
         tamper(statements.toArray(String[]::new));
         assertDetected(chain, 1, "modified_entry");
     }
