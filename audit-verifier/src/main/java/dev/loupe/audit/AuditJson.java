@@ -30,10 +30,10 @@ public final class AuditJson {
                 .put("occurred_at", event.occurredAt().toString())
                 .put("tenant", event.tenant())
                 .put("actor_user_id", event.actorUserId())
-                .put("actor_username", event.actorUsername())
+                .put("actor_username_hash", event.actorUsernameHash())
                 .put("actor_service", event.actorService())
                 .put("on_behalf_user_id", event.onBehalfUserId())
-                .put("on_behalf_username", event.onBehalfUsername())
+                .put("on_behalf_username_hash", event.onBehalfUsernameHash())
                 .put("action", event.action())
                 .put("resource_type", event.resourceType())
                 .put("resource_id", event.resourceId())
@@ -53,8 +53,8 @@ public final class AuditJson {
     public static AuditEntry entry(String line) {
         JsonNode json = JsonFields.object(line);
         AuditEvent event = new AuditEvent(UUID.fromString(text(json, "event_id")), instant(json, "occurred_at"),
-                text(json, "tenant"), text(json, "actor_user_id"), text(json, "actor_username"),
-                text(json, "actor_service"), text(json, "on_behalf_user_id"), text(json, "on_behalf_username"),
+                text(json, "tenant"), text(json, "actor_user_id"), text(json, "actor_username_hash"),
+                text(json, "actor_service"), text(json, "on_behalf_user_id"), text(json, "on_behalf_username_hash"),
                 text(json, "action"), text(json, "resource_type"), text(json, "resource_id"), text(json, "outcome"),
                 text(json, "request_id"), text(json, "details"), text(json, "source"));
         return new AuditEntry(text(json, "chain"), number(json, "seq"), event, instant(json, "appended_at"),

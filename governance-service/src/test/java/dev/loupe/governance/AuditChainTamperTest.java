@@ -174,7 +174,7 @@ class AuditChainTamperTest {
     void forgedEntryAfterTheHeadIsAnInsertedEntry() throws SQLException {
         String chain = chainOf(20);
         tamper("INSERT INTO audit_entry SELECT chain, 21, gen_random_uuid(), occurred_at, tenant, actor_user_id,"
-                + " actor_username, actor_service, on_behalf_user_id, on_behalf_username, action, resource_type,"
+                + " actor_username_hash, actor_service, on_behalf_user_id, on_behalf_username_hash, action, resource_type,"
                 + " resource_id, outcome, request_id, details, source, appended_at, hash, hash FROM audit_entry"
                 + " WHERE chain = '" + chain + "' AND seq = 20");
         assertDetected(chain, 21, "inserted_entry");
@@ -210,8 +210,8 @@ class AuditChainTamperTest {
         AuditEntry kept = repository.read(pool, chain, 13, 13, 1).await().atMost(WAIT).get(0);
         tamper(consistentRewrite(chain, 14, 20, kept.hash(), "actor_user_id", "someone-else",
                 event -> new AuditEvent(event.eventId(), event.occurredAt(), event.tenant(), "someone-else",
-                        event.actorUsername(), event.actorService(), event.onBehalfUserId(),
-                        event.onBehalfUsername(), event.action(), event.resourceType(), event.resourceId(),
+                        event.actorUsernameHash(), event.actorService(), event.onBehalfUserId(),
+                        event.onBehalfUsernameHash(), event.action(), event.resourceType(), event.resourceId(),
                         event.outcome(), event.requestId(), event.details(), event.source())));
         // The run since the last checkpoint that still matches (10) is what can no longer be trusted.
         assertDetected(chain, 11, "modified_entry");
@@ -225,8 +225,8 @@ class AuditChainTamperTest {
                 + "'"));
         statements.addAll(List.of(consistentRewrite(chain, 1, 10, ChainHash.GENESIS, "action", "dataset.nothing",
                 event -> new AuditEvent(event.eventId(), event.occurredAt(), event.tenant(), event.actorUserId(),
-                        event.actorUsername(), event.actorService(), event.onBehalfUserId(),
-                        event.onBehalfUsername(), "dataset.nothing", event.resourceType(), event.resourceId(),
+                        event.actorUsernameHash(), event.actorService(), event.onBehalfUserId(),
+                        event.onBehalfUsernameHash(), "dataset.nothing", event.resourceType(), event.resourceId(),
                         event.outcome(), event.requestId(), event.details(), event.source()))));
         tamper(statements.toArray(String[]::new));
         assertDetected(chain, 1, "modified_entry");

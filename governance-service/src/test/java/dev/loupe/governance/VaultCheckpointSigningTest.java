@@ -13,9 +13,12 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import org.junit.jupiter.api.Test;
 
+import dev.loupe.audit.AuditEntry;
 import dev.loupe.audit.Checkpoint;
 import dev.loupe.audit.Verification;
+import dev.loupe.governance.repository.AuditChainRepository.EventFilter;
 import dev.loupe.governance.service.AuditChainService;
+import dev.loupe.governance.service.AuditPseudonyms;
 import dev.loupe.governance.service.CheckpointService;
 import dev.loupe.support.kms.SigningKeys;
 import dev.loupe.support.testing.VaultTransitStandIn;
@@ -89,6 +92,20 @@ class VaultCheckpointSigningTest {
         assertEquals(List.of(), StandInResource.standIn.unhandled(), "every call the client made was understood");
         assertTrue(StandInResource.standIn.requests().contains("POST /v1/transit/sign/audit-checkpoints"),
                 StandInResource.standIn.requests().toString());
+    }
+
+    @Test
+    void personalIdentifiersAreHashedByVault() {
+        String chain = AuditEventsFixture.freshTenant();
+        chains.append(AuditEventsFixture.storedEvents(chain, 3)).await().atMost(WAIT);
+
+        List<AuditEntry> found = chains.search(chain, new EventFilter(null, null, null, chain + "-steward", List.of(),
+                null, null, null), 0, false, 10).await().atMost(WAIT);
+        assertEquals(3, found.size());
+        assertTrue(found.get(0).event().actorUsernameHash().matches("v1:[0-9a-f]{64}"));
+        assertTrue(StandInResource.standIn.requests().contains("POST /v1/transit/hmac/"
+                + AuditPseudonyms.keyName(chain)), StandInResource.standIn.requests().toString());
+        assertEquals(List.of(), StandInResource.standIn.unhandled());
     }
 
     @Test

@@ -22,11 +22,16 @@ public record AuditEntryView(String object, long seq, String eventId, Instant oc
         AuditActorView actor, AuditActorView onBehalfOf, String action, ResourceView resource, String outcome,
         String requestId, Map<String, Object> details, String source, String prevHash, String hash) {
 
-    /** Who acted: a user, a service, or both. */
+    /**
+     * Who acted: a user, a service, or both. The trail keeps no usernames, only their keyed hashes; search by
+     * username with {@code actor=} to find a user's entries.
+     *
+     * @param usernameHash HMAC-SHA256 of the username under the tenant's key, {@code v<key version>:<hex>}
+     */
     @Schema(name = "AuditActor")
-    public record AuditActorView(String userId, String username, String service) {
-        static AuditActorView of(Actor actor) {
-            return new AuditActorView(actor.getUserId(), actor.getUsername(), actor.getService());
+    public record AuditActorView(String userId, String usernameHash, String service) {
+        static AuditActorView of(Actor actor, String usernameHash) {
+            return new AuditActorView(actor.getUserId(), usernameHash, actor.getService());
         }
     }
 
@@ -39,10 +44,10 @@ public record AuditEntryView(String object, long seq, String eventId, Instant oc
         Actor onBehalfOf = event.getActor().getOnBehalfOf();
         return new AuditEntryView("audit.entry", entry.getSeq(), event.getEventId(),
                 ProtoTime.toInstant(event.getOccurredAt()), ProtoTime.toInstant(entry.getAppendedAt()),
-                AuditActorView.of(event.getActor().getActor()),
-                onBehalfOf.getUserId().isEmpty() && onBehalfOf.getUsername().isEmpty()
+                AuditActorView.of(event.getActor().getActor(), event.getActor().getActorUsernameHash()),
+                onBehalfOf.getUserId().isEmpty() && event.getActor().getOnBehalfUsernameHash().isEmpty()
                         ? null
-                        : AuditActorView.of(onBehalfOf),
+                        : AuditActorView.of(onBehalfOf, event.getActor().getOnBehalfUsernameHash()),
                 event.getAction(), new ResourceView(event.getResource().getType(), event.getResource().getId()),
                 event.getOutcome().name().substring("OUTCOME_".length()).toLowerCase(java.util.Locale.ROOT),
                 event.getRequestId(), ProtoStructs.toJava(event.getDetails()), event.getSource(),

@@ -63,7 +63,7 @@ public class AuditResource {
     @Authorized(Capability.AUDIT_READ)
     @Operation(summary = "List audit events", description = "Events of the caller's tenant, oldest first unless "
             + "`order=newest`. Filters combine: `from` (inclusive) and `to` (exclusive) ISO-8601 times of "
-            + "occurrence, `action_prefix`, `actor` (user id, username or service), `resource_type`, "
+            + "occurrence, `action_prefix`, `actor` (user id, username or service; a username is matched through its keyed hash), `resource_type`, "
             + "`resource_id`, `outcome` (success, denied, failed). `limit` 1 to 100 (default 20); `after` is the "
             + "`next_after` of the previous page.")
     public Uni<ListPage<AuditEntryView>> events(@RestQuery String from, @RestQuery String to,

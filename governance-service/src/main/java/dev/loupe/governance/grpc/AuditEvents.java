@@ -44,6 +44,11 @@ final class AuditEvents {
     private AuditEvents() {
     }
 
+    /**
+     * The checked events, with their usernames still in clear in the username-hash fields:
+     * {@link dev.loupe.governance.service.AuditChainService#append} replaces them with their keyed hashes before
+     * anything is stored.
+     */
     static List<AuditEvent> fromProto(List<dev.loupe.contracts.governance.v1.AuditEvent> events) {
         if (events.isEmpty() || events.size() > MAX_BATCH) {
             throw ProblemException.invalid("events", "send 1 to " + MAX_BATCH + " events per call");
@@ -95,8 +100,8 @@ final class AuditEvents {
 
     private static void checkLengths(AuditEvent event, String at) {
         Map<String, String> texts = Map.of("actor.actor.user_id", event.actorUserId(), "actor.actor.username",
-                event.actorUsername(), "actor.actor.service", event.actorService(), "actor.on_behalf_of.user_id",
-                event.onBehalfUserId(), "actor.on_behalf_of.username", event.onBehalfUsername(), "resource.type",
+                event.actorUsernameHash(), "actor.actor.service", event.actorService(), "actor.on_behalf_of.user_id",
+                event.onBehalfUserId(), "actor.on_behalf_of.username", event.onBehalfUsernameHash(), "resource.type",
                 event.resourceType(), "resource.id", event.resourceId(), "request_id", event.requestId(), "source",
                 event.source());
         texts.forEach((field, value) -> {
@@ -131,11 +136,10 @@ final class AuditEvents {
                         .setActor(AuditActor.newBuilder()
                                 .setActor(Actor.newBuilder()
                                         .setUserId(event.actorUserId())
-                                        .setUsername(event.actorUsername())
                                         .setService(event.actorService()))
-                                .setOnBehalfOf(Actor.newBuilder()
-                                        .setUserId(event.onBehalfUserId())
-                                        .setUsername(event.onBehalfUsername())))
+                                .setOnBehalfOf(Actor.newBuilder().setUserId(event.onBehalfUserId()))
+                                .setActorUsernameHash(event.actorUsernameHash())
+                                .setOnBehalfUsernameHash(event.onBehalfUsernameHash()))
                         .setAction(event.action())
                         .setResource(ResourceRef.newBuilder().setType(event.resourceType()).setId(event.resourceId()))
                         .setOutcome(outcome(event.outcome()))

@@ -68,7 +68,7 @@ public class AuditGrpcService extends MutinyAuditServiceGrpc.AuditServiceImplBas
         EventFilter filter = new EventFilter(
                 request.hasFrom() ? ProtoTime.toInstant(request.getFrom()) : null,
                 request.hasTo() ? ProtoTime.toInstant(request.getTo()) : null, request.getActionPrefix(),
-                request.getActor(), request.getResource().getType(), request.getResource().getId(),
+                request.getActor(), List.of(), request.getResource().getType(), request.getResource().getId(),
                 AuditEvents.outcomeFilter(request.getOutcome()));
         return chains.recordAccess(caller, "audit.events.read", "{}")
                 .chain(() -> chains.search(caller.requireTenant(), filter, after, request.getNewestFirst(), limit + 1))

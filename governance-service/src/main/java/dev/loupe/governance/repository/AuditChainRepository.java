@@ -30,19 +30,22 @@ public class AuditChainRepository {
     /**
      * What to look for in a chain; null or empty fields do not filter.
      *
-     * @param actor matches the acting user's id or username, the service's client id, or the user a service
+     * @param actor matches the acting user's id, the service's client id, or the id of the user a service
      *        acted for
+     * @param actorHashes the keyed hashes of {@code actor} (one per key version): matches entries where the
+     *        acting user or the user a service acted for had it as username, or the client had it as address. An
+     *        entry matches {@code actor} or one of these.
      */
-    public record EventFilter(Instant from, Instant to, String actionPrefix, String actor, String resourceType,
-            String resourceId, String outcome) {
+    public record EventFilter(Instant from, Instant to, String actionPrefix, String actor, List<String> actorHashes,
+            String resourceType, String resourceId, String outcome) {
     }
 
     /** The last sequence number and hash of a chain (0 and the genesis hash for a chain with no entry). */
     public record Head(long seq, String hash) {
     }
 
-    private static final String COLUMNS = "chain, seq, event_id, occurred_at, tenant, actor_user_id, actor_username,"
-            + " actor_service, on_behalf_user_id, on_behalf_username, action, resource_type, resource_id, outcome,"
+    private static final String COLUMNS = "chain, seq, event_id, occurred_at, tenant, actor_user_id,"
+            + " actor_username_hash, actor_service, on_behalf_user_id, on_behalf_username_hash, action, resource_type, resource_id, outcome,"
             + " request_id, details, source, appended_at, prev_hash, hash";
 
     /** Locks a chain's head row until the transaction ends, creating it for a new chain. */
@@ -103,8 +106,8 @@ public class AuditChainRepository {
         for (AuditEntry entry : entries) {
             AuditEvent event = entry.event();
             rows.add(Tuple.from(List.of(entry.chain(), entry.seq(), event.eventId(), utc(event.occurredAt()),
-                    event.tenant(), event.actorUserId(), event.actorUsername(), event.actorService(),
-                    event.onBehalfUserId(), event.onBehalfUsername(), event.action(), event.resourceType(),
+                    event.tenant(), event.actorUserId(), event.actorUsernameHash(), event.actorService(),
+                    event.onBehalfUserId(), event.onBehalfUsernameHash(), event.action(), event.resourceType(),
                     event.resourceId(), event.outcome(), event.requestId(), event.details(), event.source(),
                     utc(entry.appendedAt()), entry.prevHash(), entry.hash())));
         }
@@ -162,9 +165,16 @@ public class AuditChainRepository {
         }
         if (present(filter.actor())) {
             parameters.add(filter.actor());
-            int n = parameters.size();
-            where.append(" AND $").append(n).append(" IN (actor_user_id, actor_username, actor_service,")
-                    .append(" on_behalf_user_id, on_behalf_username)");
+            where.append(" AND ($").append(parameters.size())
+                    .append(" IN (actor_user_id, actor_service, on_behalf_user_id)");
+            if (!filter.actorHashes().isEmpty()) {
+                parameters.add(filter.actorHashes().toArray(String[]::new));
+                int n = parameters.size();
+                where.append(" OR actor_username_hash = ANY($").append(n)
+                        .append(") OR on_behalf_username_hash = ANY($").append(n)
+                        .append(") OR details::jsonb ->> 'client_address_hash' = ANY($").append(n).append(")");
+            }
+            where.append(")");
         }
         if (present(filter.resourceType())) {
             parameters.add(filter.resourceType());
@@ -205,8 +215,9 @@ public class AuditChainRepository {
 
     private static AuditEntry toEntry(Row row) {
         AuditEvent event = new AuditEvent(row.getUUID("event_id"), row.getOffsetDateTime("occurred_at").toInstant(),
-                row.getString("tenant"), row.getString("actor_user_id"), row.getString("actor_username"),
-                row.getString("actor_service"), row.getString("on_behalf_user_id"), row.getString("on_behalf_username"),
+                row.getString("tenant"), row.getString("actor_user_id"), row.getString("actor_username_hash"),
+                row.getString("actor_service"), row.getString("on_behalf_user_id"),
+                row.getString("on_behalf_username_hash"),
                 row.getString("action"), row.getString("resource_type"), row.getString("resource_id"),
                 row.getString("outcome"), row.getString("request_id"), row.getString("details"),
                 row.getString("source"));

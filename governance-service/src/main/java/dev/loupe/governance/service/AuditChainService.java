@@ -50,14 +50,25 @@ public class AuditChainService {
     private final Pool pool;
     private final AuditChainRepository chains;
     private final CheckpointService checkpoints;
+    private final AuditPseudonyms pseudonyms;
 
-    public AuditChainService(Pool pool, AuditChainRepository chains, CheckpointService checkpoints) {
+    public AuditChainService(Pool pool, AuditChainRepository chains, CheckpointService checkpoints,
+            AuditPseudonyms pseudonyms) {
         this.pool = pool;
         this.chains = chains;
         this.checkpoints = checkpoints;
+        this.pseudonyms = pseudonyms;
     }
 
+    /**
+     * Appends events as producers report them, usernames in clear in the username-hash fields: they are
+     * replaced by their keyed hashes ({@link AuditPseudonyms}) before anything is stored.
+     */
     public Uni<AppendResult> append(List<AuditEvent> events) {
+        return pseudonyms.pseudonymise(events).chain(this::appendPseudonymised);
+    }
+
+    private Uni<AppendResult> appendPseudonymised(List<AuditEvent> events) {
         // Chains in name order, so concurrent requests lock the heads they share in the same order.
         Map<String, List<AuditEvent>> byChain = new TreeMap<>();
         Set<UUID> inRequest = new HashSet<>();
@@ -167,10 +178,19 @@ public class AuditChainService {
         return append(List.of(event)).replaceWithVoid();
     }
 
-    /** Entries of a chain matching a filter, at most {@code limit}, after {@code afterSeq} in the order asked. */
+    /**
+     * Entries of a chain matching a filter, at most {@code limit}, after {@code afterSeq} in the order asked. An
+     * {@code actor} is looked for as an id and, through its keyed hashes, as a username.
+     */
     public Uni<List<AuditEntry>> search(String chain, EventFilter filter, long afterSeq, boolean newestFirst,
             int limit) {
-        return chains.search(pool, chain, filter, afterSeq, newestFirst, limit);
+        if (filter.actor() == null || filter.actor().isEmpty()) {
+            return chains.search(pool, chain, filter, afterSeq, newestFirst, limit);
+        }
+        return pseudonyms.hashesUnderEveryVersion(chain, filter.actor())
+                .chain(hashes -> chains.search(pool, chain, new EventFilter(filter.from(), filter.to(),
+                        filter.actionPrefix(), filter.actor(), hashes, filter.resourceType(), filter.resourceId(),
+                        filter.outcome()), afterSeq, newestFirst, limit));
     }
 
     /**

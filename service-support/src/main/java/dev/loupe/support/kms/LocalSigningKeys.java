@@ -1,14 +1,6 @@
 package dev.loupe.support.kms;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -24,7 +16,6 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * Signing keys in files on this machine: the embedded default. Each key name has one file {@code <name>.ed25519}
@@ -32,13 +23,13 @@ import java.util.regex.Pattern;
  * readable by the owner only. Whoever can read the folder can sign, so production uses Vault, where the private keys never leave it.
  */
 public final class LocalSigningKeys implements SigningKeys {
-    private static final Pattern KEY_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+    private static final String EXTENSION = "ed25519";
 
-    private final Path keyDir;
+    private final LocalKeyFiles files;
     private final Map<String, List<KeyPair>> loaded = new HashMap<>();
 
     public LocalSigningKeys(Path keyDir) {
-        this.keyDir = keyDir;
+        this.files = new LocalKeyFiles(keyDir);
     }
 
     @Override
@@ -78,61 +69,39 @@ public final class LocalSigningKeys implements SigningKeys {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("Ed25519 is not available in this JVM", e);
         }
-        StringBuilder file = new StringBuilder();
         List<KeyPair> rotated = new ArrayList<>(versions);
         rotated.add(created);
-        for (int i = 0; i < rotated.size(); i++) {
-            file.append('v').append(i + 1).append(' ')
-                    .append(Base64.getEncoder().encodeToString(rotated.get(i).getPrivate().getEncoded()))
-                    .append(' ')
-                    .append(Base64.getEncoder().encodeToString(rotated.get(i).getPublic().getEncoded()))
-                    .append('\n');
+        List<String[]> lines = new ArrayList<>();
+        for (KeyPair pair : rotated) {
+            lines.add(new String[]{Base64.getEncoder().encodeToString(pair.getPrivate().getEncoded()),
+                    Base64.getEncoder().encodeToString(pair.getPublic().getEncoded())});
         }
-        writeOwnerOnly(keyFile(keyName), file.toString());
+        files.writeVersions(files.file(keyName, EXTENSION), lines);
         loaded.put(keyName, rotated);
         return keyId(keyName, rotated.size());
     }
 
     private List<KeyPair> versions(String keyName) {
-        if (!KEY_NAME.matcher(keyName).matches()) {
-            throw new IllegalArgumentException("Invalid key name: " + keyName);
-        }
+        Path file = files.file(keyName, EXTENSION);
         List<KeyPair> cached = loaded.get(keyName);
         if (cached != null) {
             return cached;
         }
-        Path file = keyFile(keyName);
         List<KeyPair> versions = new ArrayList<>();
-        if (Files.exists(file)) {
-            try {
-                KeyFactory factory = KeyFactory.getInstance("Ed25519");
-                for (String line : Files.readAllLines(file, StandardCharsets.US_ASCII)) {
-                    if (line.isBlank()) {
-                        continue;
-                    }
-                    String[] parts = line.split(" ");
-                    if (parts.length != 3 || !parts[0].equals("v" + (versions.size() + 1))) {
-                        throw new IllegalStateException("Malformed key file " + file + " at version "
-                                + (versions.size() + 1));
-                    }
-                    PrivateKey privateKey = factory
-                            .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(parts[1])));
-                    PublicKey publicKey = factory
-                            .generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(parts[2])));
-                    versions.add(new KeyPair(publicKey, privateKey));
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("Cannot read key file " + file, e);
-            } catch (GeneralSecurityException | IllegalArgumentException e) {
-                throw new IllegalStateException("Malformed key file " + file, e);
+        try {
+            KeyFactory factory = KeyFactory.getInstance("Ed25519");
+            for (String[] fields : LocalKeyFiles.readVersions(file, 2)) {
+                PrivateKey privateKey = factory
+                        .generatePrivate(new PKCS8EncodedKeySpec(Base64.getDecoder().decode(fields[0])));
+                PublicKey publicKey = factory
+                        .generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(fields[1])));
+                versions.add(new KeyPair(publicKey, privateKey));
             }
+        } catch (GeneralSecurityException | IllegalArgumentException e) {
+            throw new IllegalStateException("Malformed key file " + file, e);
         }
         loaded.put(keyName, versions);
         return versions;
-    }
-
-    private Path keyFile(String keyName) {
-        return keyDir.resolve(keyName + ".ed25519");
     }
 
     private static String keyId(String keyName, int version) {
@@ -142,26 +111,5 @@ public final class LocalSigningKeys implements SigningKeys {
     private static byte[] rawPublicKey(KeyPair pair) {
         byte[] x509 = pair.getPublic().getEncoded();
         return Arrays.copyOfRange(x509, x509.length - 32, x509.length);
-    }
-
-    /** Writes the file through a temporary one and a rename, so a crash never leaves half a key file. */
-    private void writeOwnerOnly(Path file, String content) {
-        try {
-            if (!Files.isDirectory(keyDir)) {
-                try {
-                    Files.createDirectories(keyDir.getParent() == null ? keyDir : keyDir.getParent());
-                    Files.createDirectory(keyDir, PosixFilePermissions.asFileAttribute(
-                            PosixFilePermissions.fromString("rwx------")));
-                } catch (FileAlreadyExistsException raced) {
-                    // Another process created it first: fine.
-                }
-            }
-            Path temporary = Files.createTempFile(keyDir, file.getFileName().toString(), ".tmp",
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.writeString(temporary, content, StandardCharsets.US_ASCII, StandardOpenOption.SYNC);
-            Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot write key file " + file, e);
-        }
     }
 }

@@ -7,6 +7,7 @@ import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.SecureRandom;
 import java.security.Signature;
 import java.time.Instant;
 import java.util.Arrays;
@@ -15,6 +16,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -31,17 +35,20 @@ import com.sun.net.httpserver.HttpServer;
  *
  * <p>
  * Endpoints: {@code GET /v1/auth/token/lookup-self}; {@code GET} and {@code POST /v1/transit/keys/:name} (read,
- * create: type {@code ed25519} only); {@code POST /v1/transit/keys/:name/rotate};
- * {@code POST /v1/transit/sign/:name[/:algorithm]} with {@code input} or {@code batch_input}. Every request must
+ * create: types {@code ed25519} and {@code aes256-gcm96}); {@code POST /v1/transit/keys/:name/rotate};
+ * {@code POST /v1/transit/sign/:name[/:algorithm]} with {@code input} or {@code batch_input} (ed25519 keys);
+ * {@code POST /v1/transit/hmac/:name[/:algorithm]} with {@code input} and optional {@code key_version}
+ * (SHA-256 only; like Vault, every version of every key holds its own random HMAC key). Every request must
  * carry the token in {@code X-Vault-Token} (403 otherwise); anything else answers 404 in Vault's error shape and
  * is remembered in {@link #unhandled()}.
  */
 public final class VaultTransitStandIn implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final String token;
     private final HttpServer server;
-    private final Map<String, List<KeyPair>> keys = new ConcurrentHashMap<>();
+    private final Map<String, TransitKey> keys = new ConcurrentHashMap<>();
     private final List<String> unhandled = new CopyOnWriteArrayList<>();
     private final List<String> requests = new CopyOnWriteArrayList<>();
 
@@ -82,33 +89,36 @@ public final class VaultTransitStandIn implements AutoCloseable {
                 data.putArray("policies").add("loupe");
                 respond(exchange, 200, data);
             } else if (parts.length == 5 && path.startsWith("/v1/transit/keys/") && method.equals("GET")) {
-                List<KeyPair> versions = keys.get(parts[4]);
-                if (versions == null) {
+                TransitKey key = keys.get(parts[4]);
+                if (key == null) {
                     error(exchange, 404, null);
                 } else {
-                    respond(exchange, 200, keyInfo(parts[4], versions));
+                    respond(exchange, 200, keyInfo(parts[4], key));
                 }
             } else if (parts.length == 5 && path.startsWith("/v1/transit/keys/") && method.equals("POST")) {
                 String type = body.path("type").asText("aes256-gcm96");
-                if (!type.equals("ed25519")) {
-                    error(exchange, 400, "this stand-in only makes ed25519 keys, not " + type);
+                if (!type.equals("ed25519") && !type.equals("aes256-gcm96")) {
+                    error(exchange, 400, "this stand-in only makes ed25519 and aes256-gcm96 keys, not " + type);
                     return;
                 }
                 if (!keys.containsKey(parts[4])) {
-                    keys.putIfAbsent(parts[4], new CopyOnWriteArrayList<>(List.of(newKey())));
+                    keys.putIfAbsent(parts[4], new TransitKey(type, new CopyOnWriteArrayList<>(List.of(newVersion(
+                            type)))));
                 }
                 respond(exchange, 200, keyInfo(parts[4], keys.get(parts[4])));
             } else if (parts.length == 6 && path.startsWith("/v1/transit/keys/") && parts[5].equals("rotate")
                     && method.equals("POST")) {
-                List<KeyPair> versions = keys.get(parts[4]);
-                if (versions == null) {
+                TransitKey key = keys.get(parts[4]);
+                if (key == null) {
                     error(exchange, 400, "no key " + parts[4]);
                     return;
                 }
-                versions.add(newKey());
-                respond(exchange, 200, keyInfo(parts[4], versions));
+                key.versions().add(newVersion(key.type()));
+                respond(exchange, 200, keyInfo(parts[4], key));
             } else if (parts.length >= 5 && path.startsWith("/v1/transit/sign/") && method.equals("POST")) {
                 sign(exchange, parts[4], body);
+            } else if (parts.length >= 5 && path.startsWith("/v1/transit/hmac/") && method.equals("POST")) {
+                hmac(exchange, parts[4], parts.length > 5 ? parts[5] : body.path("algorithm").asText("sha2-256"), body);
             } else {
                 unhandled.add(method + " " + path);
                 error(exchange, 404, "the stand-in does not implement " + method + " " + path);
@@ -119,11 +129,12 @@ public final class VaultTransitStandIn implements AutoCloseable {
     }
 
     private void sign(HttpExchange exchange, String name, JsonNode body) throws IOException, GeneralSecurityException {
-        List<KeyPair> versions = keys.get(name);
-        if (versions == null) {
-            error(exchange, 400, "encryption key not found");
+        TransitKey key = keys.get(name);
+        if (key == null || !key.type().equals("ed25519")) {
+            error(exchange, 400, key == null ? "encryption key not found" : "key type does not support signing");
             return;
         }
+        List<Version> versions = key.versions();
         int version = body.path("key_version").asInt(0) == 0 ? versions.size() : body.path("key_version").asInt();
         if (body.has("batch_input")) {
             ArrayNode results = JSON.createArrayNode();
@@ -142,18 +153,43 @@ public final class VaultTransitStandIn implements AutoCloseable {
         }
     }
 
-    private static String signature(List<KeyPair> versions, int version, String base64Input)
+    private void hmac(HttpExchange exchange, String name, String algorithm, JsonNode body)
+            throws IOException, GeneralSecurityException {
+        TransitKey key = keys.get(name);
+        if (key == null) {
+            error(exchange, 400, "encryption key not found");
+            return;
+        }
+        if (!algorithm.equals("sha2-256")) {
+            error(exchange, 400, "this stand-in only computes sha2-256 HMACs, not " + algorithm);
+            return;
+        }
+        int version = body.path("key_version").asInt(0) == 0 ? key.versions().size() : body.path("key_version").asInt();
+        if (version > key.versions().size()) {
+            error(exchange, 400, "cannot generate HMAC: invalid key version");
+            return;
+        }
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(key.versions().get(version - 1).hmacKey(), "HmacSHA256"));
+        byte[] result = mac.doFinal(Base64.getDecoder().decode(body.path("input").asText()));
+        respond(exchange, 200, JSON.createObjectNode()
+                .put("hmac", "vault:v" + version + ":" + Base64.getEncoder().encodeToString(result)));
+    }
+
+    private static String signature(List<Version> versions, int version, String base64Input)
             throws GeneralSecurityException {
         Signature signer = Signature.getInstance("Ed25519");
-        signer.initSign(versions.get(version - 1).getPrivate());
+        signer.initSign(versions.get(version - 1).signing().getPrivate());
         signer.update(Base64.getDecoder().decode(base64Input));
         return "vault:v" + version + ":" + Base64.getEncoder().encodeToString(signer.sign());
     }
 
-    private static ObjectNode keyInfo(String name, List<KeyPair> versions) {
+    private static ObjectNode keyInfo(String name, TransitKey key) {
+        boolean signing = key.type().equals("ed25519");
+        List<Version> versions = key.versions();
         ObjectNode data = JSON.createObjectNode()
                 .put("name", name)
-                .put("type", "ed25519")
+                .put("type", key.type())
                 .put("latest_version", versions.size())
                 .put("min_available_version", 0)
                 .put("min_decryption_version", 1)
@@ -161,15 +197,20 @@ public final class VaultTransitStandIn implements AutoCloseable {
                 .put("exportable", false)
                 .put("deletion_allowed", false)
                 .put("derived", false)
-                .put("supports_encryption", false)
-                .put("supports_decryption", false)
+                .put("supports_encryption", !signing)
+                .put("supports_decryption", !signing)
                 .put("supports_derivation", true)
-                .put("supports_signing", true)
+                .put("supports_signing", signing)
                 .put("allow_plaintext_backup", false)
                 .put("auto_rotate_period", 0);
         ObjectNode keyVersions = data.putObject("keys");
         for (int i = 0; i < versions.size(); i++) {
-            byte[] x509 = versions.get(i).getPublic().getEncoded();
+            if (!signing) {
+                // Vault lists a symmetric key's versions with their creation time in seconds, nothing secret.
+                keyVersions.put(Integer.toString(i + 1), Instant.now().getEpochSecond());
+                continue;
+            }
+            byte[] x509 = versions.get(i).signing().getPublic().getEncoded();
             keyVersions.putObject(Integer.toString(i + 1))
                     .put("name", "ed25519")
                     .put("public_key", Base64.getEncoder().encodeToString(Arrays.copyOfRange(x509, x509.length - 32,
@@ -179,8 +220,19 @@ public final class VaultTransitStandIn implements AutoCloseable {
         return data;
     }
 
-    private static KeyPair newKey() throws GeneralSecurityException {
-        return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    private static Version newVersion(String type) throws GeneralSecurityException {
+        byte[] hmacKey = new byte[32];
+        RANDOM.nextBytes(hmacKey);
+        KeyPair signing = type.equals("ed25519") ? KeyPairGenerator.getInstance("Ed25519").generateKeyPair() : null;
+        return new Version(signing, hmacKey);
+    }
+
+    /** A transit key: its type and its versions, oldest first. */
+    private record TransitKey(String type, List<Version> versions) {
+    }
+
+    /** One version: the signing pair of an ed25519 key, and the HMAC key every version has. */
+    private record Version(KeyPair signing, byte[] hmacKey) {
     }
 
     private static JsonNode readBody(InputStream in) throws IOException {
