@@ -70,6 +70,8 @@ start_service() {
     export "LOUPE_${upper}_PORT=$port" LOUPE_DB_HOST="$DB_HOST" LOUPE_DB_PORT="$DB_PORT"
     # The local KMS key files and the audit checkpoint files outside the database.
     export LOUPE_KMS_LOCAL_KEY_DIR="$STACK_DIR/kms" LOUPE_GOVERNANCE_CHECKPOINTS_DIR="$STACK_DIR/audit-checkpoints"
+    # The encrypted images and the encrypted spool of uploads while they are imported.
+    export LOUPE_DATASET_BLOBS_DIR="$STACK_DIR/dataset-blobs" LOUPE_DATASET_IMPORTS_SPOOL_DIR="$STACK_DIR/dataset-spool"
     # Only the gateway faces the network; the services behind it listen on loopback.
     [ "$name" = gateway ] || export QUARKUS_HTTP_HOST=127.0.0.1
     exec setsid java -Xmx256m -XX:+UseSerialGC -jar "$(service_jar "$name")" < /dev/null > "$LOG_DIR/$name.log" 2>&1

@@ -1,8 +1,5 @@
 package dev.loupe.system;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,7 +16,6 @@ import org.junit.jupiter.api.Test;
 import static dev.loupe.system.Gateway.as;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Nothing acknowledged is lost: while the dataset-service performs 1,000 audited operations, the
@@ -39,8 +35,8 @@ class AuditLossIT {
             if (i == OPERATIONS * 3 / 10 || i == OPERATIONS * 65 / 100) {
                 // The previous restart must be over before the next kill; operations go on meanwhile.
                 restarts.get(3, TimeUnit.MINUTES);
-                killGovernance();
-                restarts = CompletableFuture.runAsync(AuditLossIT::startGovernance);
+                StackServices.kill(GOVERNANCE);
+                restarts = CompletableFuture.runAsync(() -> StackServices.start(GOVERNANCE));
             }
             created.add(Gateway.createDataset("globex-steward", Gateway.uniqueName("loss")));
         }
@@ -83,37 +79,5 @@ class AuditLossIT {
             Thread.sleep(500);
         } while (Instant.now().isBefore(deadline));
         return ids;
-    }
-
-    private static void killGovernance() throws Exception {
-        Path pidFile = stackDir().resolve("run").resolve(GOVERNANCE + ".pid");
-        long pid = Long.parseLong(Files.readString(pidFile).trim());
-        ProcessHandle process = ProcessHandle.of(pid)
-                .orElseThrow(() -> new AssertionError(GOVERNANCE + " is not running"));
-        // destroyForcibly is SIGKILL on Linux: no shutdown hook, no graceful close of anything.
-        assertTrue(process.destroyForcibly());
-        process.onExit().get(30, TimeUnit.SECONDS);
-    }
-
-    private static void startGovernance() {
-        try {
-            ProcessBuilder builder = new ProcessBuilder(System.getProperty("loupe.stack.script"), "start-service",
-                    GOVERNANCE).inheritIO();
-            builder.environment().put("LOUPE_STACK_DIR", stackDir().toString());
-            Process start = builder.start();
-            start.getOutputStream().close();
-            if (!start.waitFor(3, TimeUnit.MINUTES) || start.exitValue() != 0) {
-                throw new AssertionError("stack.sh start-service " + GOVERNANCE + " failed");
-            }
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
-    }
-
-    private static Path stackDir() {
-        return Path.of(System.getProperty("loupe.stack.dir"));
     }
 }

@@ -1,5 +1,6 @@
 package dev.loupe.system;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class RoleMatrixIT {
 
-    /** One row of the expected matrix: a route and the roles allowed on it, with its success status. */
-    record Route(String method, String path, Set<String> allowedRoles, int successStatus) {
+    /**
+     * One row of the expected matrix: a route, the roles allowed on it, and the status an allowed role gets: its
+     * success status, or 404 where the route names an import or record that the fresh dataset does not have
+     * (the role got past both the gateway's and the service's checks).
+     */
+    record Route(String method, String path, Set<String> allowedRoles, int allowedStatus) {
         String key() {
             return method + " " + path;
         }
@@ -34,13 +39,27 @@ class RoleMatrixIT {
     private static final Set<String> DATASET_READERS = Set.of("tenant-admin", "data-steward", "ml-engineer",
             "compliance-officer");
 
+    private static final Set<String> IMAGE_VIEWERS = Set.of("data-steward", "ml-engineer");
+
     private static final Set<String> AUDIT_READERS = Set.of("compliance-officer");
+
+    /** A UUID v7, as Loupe's ids are, that no import or record has. */
+    private static final String NO_SUCH_ID = "01890a5d-ac96-7000-8000-000000000000";
+
+    /** A valid one-line import in Loupe's native format, without images. */
+    private static final String ONE_RECORD = "{\"messages\": [{\"role\": \"user\", \"content\": \"What is Loupe?\"}, "
+            + "{\"role\": \"assistant\", \"content\": \"A fine-tuning platform.\"}]}\n";
 
     static final List<Route> ROUTES = List.of(
             new Route("POST", "/v1/datasets", DATASET_MANAGERS, 201),
             new Route("GET", "/v1/datasets", DATASET_READERS, 200),
             new Route("GET", "/v1/datasets/{id}", DATASET_READERS, 200),
             new Route("DELETE", "/v1/datasets/{id}", DATASET_MANAGERS, 204),
+            new Route("POST", "/v1/datasets/{id}/imports", DATASET_MANAGERS, 201),
+            new Route("GET", "/v1/datasets/{id}/imports/{importId}", DATASET_READERS, 404),
+            new Route("GET", "/v1/datasets/{id}/records", DATASET_READERS, 200),
+            new Route("GET", "/v1/datasets/{id}/records/{recordId}", DATASET_READERS, 404),
+            new Route("GET", "/v1/datasets/{id}/records/{recordId}/images/{index}", IMAGE_VIEWERS, 404),
             new Route("GET", "/v1/audit/events", AUDIT_READERS, 200),
             new Route("GET", "/v1/audit/verify", AUDIT_READERS, 200),
             new Route("GET", "/v1/audit/export", AUDIT_READERS, 200));
@@ -69,7 +88,7 @@ class RoleMatrixIT {
             tests.add(DynamicTest.dynamicTest(route.key() + " without token -> 401",
                     () -> assertEquals(401, call(route, null).statusCode())));
             Gateway.ACME_USER_BY_ROLE.forEach((role, user) -> {
-                int expected = route.allowedRoles().contains(role) ? route.successStatus() : 403;
+                int expected = route.allowedRoles().contains(role) ? route.allowedStatus() : 403;
                 tests.add(DynamicTest.dynamicTest(route.key() + " as " + role + " -> " + expected, () -> {
                     Response response = call(route, user);
                     assertEquals(expected, response.statusCode(), response.asString());
@@ -82,14 +101,22 @@ class RoleMatrixIT {
         return tests.stream();
     }
 
-    /** Calls a route as a user, with a fresh dataset of the user's tenant wherever the route needs an id. */
+    /**
+     * Calls a route as a user, with a fresh dataset of the user's tenant wherever the route needs an id, and a
+     * well-formed id that names nothing for its imports and records.
+     */
     private static Response call(Route route, String user) {
         String path = route.path();
         if (path.contains("{id}")) {
             path = path.replace("{id}", Gateway.createDataset("acme-steward", Gateway.uniqueName("matrix")));
         }
+        path = path.replace("{importId}", NO_SUCH_ID).replace("{recordId}", NO_SUCH_ID).replace("{index}", "0");
         var request = as(user);
-        if (route.method().equals("POST")) {
+        if (route.method().equals("POST") && path.endsWith("/imports")) {
+            request.multiPart("file", "matrix.jsonl", ONE_RECORD.getBytes(StandardCharsets.UTF_8),
+                    "application/x-ndjson")
+                    .multiPart("format", "loupe");
+        } else if (route.method().equals("POST")) {
             request.contentType("application/json").body(Map.of("name", Gateway.uniqueName("matrix")));
         }
         return request.request(route.method(), path);

@@ -1,5 +1,6 @@
 package dev.loupe.dataset.config;
 
+import java.nio.file.Path;
 import java.time.Duration;
 
 import io.smallrye.config.ConfigMapping;
@@ -14,6 +15,43 @@ public interface DatasetConfig {
 
     /** Idempotency-Key handling of creating requests. */
     Idempotency idempotency();
+
+    /** Imports: limits and the spool of uploads. */
+    Imports imports();
+
+    /** Where encrypted images are stored. */
+    Blobs blobs();
+
+    interface Imports {
+        /** The largest image file or inline image, in bytes. */
+        @WithDefault("10485760")
+        int maxImageBytes();
+
+        /** The most image files one upload may hold. */
+        @WithDefault("100000")
+        int maxImageFiles();
+
+        /** The model's maximum sequence length, which each record's estimated tokens must fit. */
+        @WithDefault("4096")
+        int maxSequenceTokens();
+
+        /** Folder of the encrypted temporary files of uploads while their import runs. */
+        @WithDefault(".local/dataset-spool")
+        Path spoolDir();
+    }
+
+    interface Blobs {
+        /** Folder of the filesystem blob store (owner-only). */
+        @WithDefault(".local/dataset-blobs")
+        Path dir();
+
+        /**
+         * How old a blob no record names must be before the sweeper removes it: longer than an image takes from
+         * its blob write to its row's commit.
+         */
+        @WithDefault("1H")
+        Duration sweepGrace();
+    }
 
     interface Pagination {
         /** Page size when a request gives none. */

@@ -1,21 +1,53 @@
 package dev.loupe.dataset.grpc;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
 import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
 import dev.loupe.contracts.common.v1.Actor;
 import dev.loupe.contracts.common.v1.PageInfo;
+import dev.loupe.contracts.dataset.v1.ChatMessage;
 import dev.loupe.contracts.dataset.v1.CreateDatasetRequest;
 import dev.loupe.contracts.dataset.v1.CreateDatasetResponse;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetRequest;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetResponse;
+import dev.loupe.contracts.dataset.v1.DownloadImageRequest;
 import dev.loupe.contracts.dataset.v1.GetDatasetRequest;
+import dev.loupe.contracts.dataset.v1.GetImportRequest;
+import dev.loupe.contracts.dataset.v1.GetRecordRequest;
+import dev.loupe.contracts.dataset.v1.ImageChunk;
+import dev.loupe.contracts.dataset.v1.ImageRef;
+import dev.loupe.contracts.dataset.v1.Import;
+import dev.loupe.contracts.dataset.v1.ImportChunk;
+import dev.loupe.contracts.dataset.v1.ImportFormat;
+import dev.loupe.contracts.dataset.v1.ImportMode;
+import dev.loupe.contracts.dataset.v1.ImportRejection;
+import dev.loupe.contracts.dataset.v1.ImportState;
 import dev.loupe.contracts.dataset.v1.ListDatasetsRequest;
 import dev.loupe.contracts.dataset.v1.ListDatasetsResponse;
+import dev.loupe.contracts.dataset.v1.ListImportRejectionsRequest;
+import dev.loupe.contracts.dataset.v1.ListImportRejectionsResponse;
+import dev.loupe.contracts.dataset.v1.ListRecordsRequest;
+import dev.loupe.contracts.dataset.v1.ListRecordsResponse;
 import dev.loupe.contracts.dataset.v1.MutinyDatasetServiceGrpc;
+import dev.loupe.contracts.dataset.v1.Record;
+import dev.loupe.dataset.config.DatasetConfig;
 import dev.loupe.dataset.model.Dataset;
 import dev.loupe.dataset.service.DatasetService;
+import dev.loupe.dataset.service.ImportService;
+import dev.loupe.dataset.service.RecordService;
+import dev.loupe.support.error.ProblemException;
+import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.grpc.ProtoTime;
+import dev.loupe.support.id.Ids;
 import dev.loupe.support.security.Authorized;
 import dev.loupe.support.security.Caller;
 import dev.loupe.support.security.Capability;
@@ -27,9 +59,16 @@ import dev.loupe.support.security.Capability;
 @GrpcService
 public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceImplBase {
     private final DatasetService datasets;
+    private final ImportService imports;
+    private final RecordService records;
+    private final DatasetConfig config;
 
-    public DatasetGrpcService(DatasetService datasets) {
+    public DatasetGrpcService(DatasetService datasets, ImportService imports, RecordService records,
+            DatasetConfig config) {
         this.datasets = datasets;
+        this.imports = imports;
+        this.records = records;
+        this.config = config;
     }
 
     @Override
@@ -69,8 +108,194 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
     @Authorized(Capability.DATASETS_MANAGE)
     public Uni<DeleteDatasetResponse> deleteDataset(DeleteDatasetRequest request) {
         Caller caller = Caller.current();
-        return datasets.delete(caller, request.getDatasetId()).replaceWith(DeleteDatasetResponse.getDefaultInstance());
+        return datasets.delete(caller, request.getDatasetId())
+                .call(() -> imports.shredDataset(caller.requireTenant(), UUID.fromString(request.getDatasetId())))
+                .replaceWith(DeleteDatasetResponse.getDefaultInstance());
     }
+
+    @Override
+    @Authorized(Capability.DATASETS_MANAGE)
+    public Uni<Import> importRecords(Multi<ImportChunk> request) {
+        Caller caller = Caller.current();
+        return imports.importStream(caller, request).map(DatasetGrpcService::toProto);
+    }
+
+    @Override
+    @Authorized(Capability.DATASETS_READ)
+    public Uni<Import> getImport(GetImportRequest request) {
+        Caller caller = Caller.current();
+        String tenant = caller.requireTenant();
+        UUID importId = Ids.parse(request.getImportId())
+                .orElseThrow(() -> ProblemException.notFound("import", request.getImportId()));
+        return records.requireDataset(tenant, request.getDatasetId())
+                .chain(datasetId -> imports.findAsync(tenant, datasetId, importId))
+                .map(found -> {
+                    if (found == null) {
+                        throw ProblemException.notFound("import", request.getImportId());
+                    }
+                    return toProto(found);
+                });
+    }
+
+    @Override
+    @Authorized(Capability.DATASETS_READ)
+    public Uni<ListImportRejectionsResponse> listImportRejections(ListImportRejectionsRequest request) {
+        Caller caller = Caller.current();
+        int limit = pageLimit(request.getPage().getLimit());
+        int after = afterOrdinal(request.getPage().getAfter());
+        return getImport(GetImportRequest.newBuilder()
+                .setDatasetId(request.getDatasetId())
+                .setImportId(request.getImportId())
+                .build())
+                .chain(found -> imports.rejections(UUID.fromString(found.getId()), after, limit + 1))
+                .map(rows -> {
+                    boolean more = rows.size() > limit;
+                    List<ImportService.RejectionRow> page = more ? rows.subList(0, limit) : rows;
+                    ListImportRejectionsResponse.Builder response = ListImportRejectionsResponse.newBuilder();
+                    page.forEach(row -> response.addRejections(ImportRejection.newBuilder()
+                            .setLine(row.line())
+                            .setPointer(row.pointer())
+                            .setCode(row.code())
+                            .setMessage(row.message())));
+                    PageInfo.Builder info = PageInfo.newBuilder().setHasMore(more);
+                    if (more) {
+                        info.setNextAfter(Integer.toString(page.get(page.size() - 1).ordinal()));
+                    }
+                    return response.setPage(info).build();
+                });
+    }
+
+    @Override
+    @Authorized(Capability.DATASETS_READ)
+    public Uni<ListRecordsResponse> listRecords(ListRecordsRequest request) {
+        Caller caller = Caller.current();
+        if (!request.getVersionId().isEmpty()) {
+            throw new ProblemException(ProblemType.NOT_IMPLEMENTED, "dataset versions are not built yet",
+                    "version_id");
+        }
+        int limit = pageLimit(request.getPage().getLimit());
+        return records.list(caller.requireTenant(), request.getDatasetId(), request.getPage().getAfter(), limit)
+                .map(page -> {
+                    ListRecordsResponse.Builder response = ListRecordsResponse.newBuilder();
+                    page.records().forEach(record -> response.addRecords(toProto(record)));
+                    PageInfo.Builder info = PageInfo.newBuilder().setHasMore(page.hasMore());
+                    if (page.hasMore()) {
+                        info.setNextAfter(page.records().get(page.records().size() - 1).id().toString());
+                    }
+                    return response.setPage(info).build();
+                });
+    }
+
+    @Override
+    @Authorized(Capability.DATASETS_READ)
+    public Uni<Record> getRecord(GetRecordRequest request) {
+        Caller caller = Caller.current();
+        return records.get(caller.requireTenant(), request.getDatasetId(), request.getRecordId())
+                .map(DatasetGrpcService::toProto);
+    }
+
+    @Override
+    @Authorized(Capability.IMAGES_VIEW)
+    public Multi<ImageChunk> downloadImage(DownloadImageRequest request) {
+        Caller caller = Caller.current();
+        return records.image(caller, request.getDatasetId(), request.getRecordId(), request.getImageIndex())
+                .onItem().transformToMulti(image -> {
+                    List<ImageChunk> chunks = new ArrayList<>();
+                    for (int offset = 0; offset == 0 || offset < image.bytes().length; offset += IMAGE_CHUNK) {
+                        ImageChunk.Builder chunk = ImageChunk.newBuilder().setData(ByteString.copyFrom(image.bytes(),
+                                offset, Math.min(IMAGE_CHUNK, image.bytes().length - offset)));
+                        if (offset == 0) {
+                            chunk.setMediaType(image.mediaType());
+                        }
+                        chunks.add(chunk.build());
+                    }
+                    return Multi.createFrom().iterable(chunks);
+                });
+    }
+
+    /** Images go out in pieces this large, well under gRPC's message limit. */
+    static final int IMAGE_CHUNK = 64 * 1024;
+
+    private int pageLimit(int limit) {
+        int size = limit == 0 ? config.pagination().defaultLimit() : limit;
+        if (size < 1 || size > config.pagination().maxLimit()) {
+            throw ProblemException.invalid("limit", "limit must be between 1 and " + config.pagination().maxLimit());
+        }
+        return size;
+    }
+
+    private static int afterOrdinal(String after) {
+        if (after.isEmpty()) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(after);
+        } catch (NumberFormatException e) {
+            throw ProblemException.invalid("after", "after must be the next_after of the previous page");
+        }
+    }
+
+    static Import toProto(ImportService.ImportRow row) {
+        Import.Builder built = Import.newBuilder()
+                .setId(row.id().toString())
+                .setDatasetId(row.datasetId().toString())
+                .setFormat(switch (row.format()) {
+                    case "loupe" -> ImportFormat.IMPORT_FORMAT_LOUPE;
+                    case "openai" -> ImportFormat.IMPORT_FORMAT_OPENAI;
+                    default -> ImportFormat.IMPORT_FORMAT_LLAVA;
+                })
+                .setMode(row.mode().equals("all_or_nothing")
+                        ? ImportMode.IMPORT_MODE_ALL_OR_NOTHING
+                        : ImportMode.IMPORT_MODE_ACCEPT_VALID)
+                .setState(switch (row.state()) {
+                    case "succeeded" -> ImportState.IMPORT_STATE_SUCCEEDED;
+                    case "failed" -> ImportState.IMPORT_STATE_FAILED;
+                    default -> ImportState.IMPORT_STATE_RUNNING;
+                })
+                .setLinesRead(row.linesRead())
+                .setRecordsAccepted(row.recordsAccepted())
+                .setLinesRejected(row.linesRejected())
+                .setDuplicatesSkipped(row.duplicatesSkipped())
+                .setFailureReason(row.failureReason())
+                .setCreatedAt(ProtoTime.of(row.createdAt()));
+        if (row.finishedAt() != null) {
+            built.setFinishedAt(ProtoTime.of(row.finishedAt()));
+        }
+        return built.build();
+    }
+
+    static Record toProto(RecordService.StoredRecord record) {
+        Record.Builder built = Record.newBuilder()
+                .setId(record.id().toString())
+                .setDatasetId(record.datasetId().toString())
+                .setClientId(record.clientId())
+                .setAnnotationsJson(record.annotationsJson())
+                .setRecordHash(record.recordHash())
+                .setEstimatedTokens(record.estimatedTokens())
+                .setImportId(record.importId().toString())
+                .setCreatedAt(ProtoTime.of(record.createdAt()));
+        for (RecordService.StoredImage image : record.images()) {
+            built.addImages(ImageRef.newBuilder()
+                    .setIndex(image.index())
+                    .setMediaType(image.mediaType())
+                    .setWidth(image.width())
+                    .setHeight(image.height())
+                    .setSizeBytes(image.sizeBytes())
+                    .setContentHash(image.contentHash()));
+        }
+        try {
+            for (JsonNode message : JSON.readTree(record.messagesJson())) {
+                built.addMessages(ChatMessage.newBuilder()
+                        .setRole(message.path("role").asText())
+                        .setContent(message.path("content").asText()));
+            }
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored messages are JSON written by the import", e);
+        }
+        return built.build();
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     static dev.loupe.contracts.dataset.v1.Dataset toProto(Dataset dataset) {
         return dev.loupe.contracts.dataset.v1.Dataset.newBuilder()

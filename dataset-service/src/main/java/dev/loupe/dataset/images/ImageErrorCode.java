@@ -12,7 +12,7 @@ public enum ImageErrorCode {
     /** A recognised image format that Loupe does not accept (GIF, BMP, TIFF, SVG, HEIC, AVIF, animated WEBP, ...). */
     UNSUPPORTED_FORMAT,
     /** More encoded bytes than {@link ImageLimits#maxEncodedBytes()}; checked before anything is parsed. */
-    IMAGE_TOO_LARGE_BYTES,
+    IMAGE_TOO_LARGE,
     /** The header is malformed: an IHDR that is not first or fails its CRC, a zero dimension, a bad bit depth. */
     INVALID_HEADER,
     /** Width, height or pixel count over {@link ImageLimits}; checked from the header, before decoding. */

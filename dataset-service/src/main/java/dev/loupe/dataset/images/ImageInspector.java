@@ -29,7 +29,7 @@ import javax.imageio.stream.ImageInputStream;
  * <p>
  * {@link #inspect(byte[])} runs these steps, each before the next, and stops at the first failure:
  * <ol>
- * <li>size: at most {@link ImageLimits#maxEncodedBytes()} ({@code image_too_large_bytes});</li>
+ * <li>size: at most {@link ImageLimits#maxEncodedBytes()} ({@code image_too_large});</li>
  * <li>format from the magic bytes only: PNG, JPEG or WEBP ({@code not_an_image}, {@code unsupported_format});</li>
  * <li>width and height from the header (PNG IHDR, JPEG SOFn, WEBP VP8/VP8L/VP8X) by this package's own parsers,
  * checked against the limits before any decoding ({@code invalid_header}, {@code dimensions_too_large}): a
@@ -100,7 +100,7 @@ public final class ImageInspector {
     public ImageHeader readHeader(byte[] encoded) throws ImageRejectedException {
         Objects.requireNonNull(encoded, "encoded");
         if (encoded.length > limits.maxEncodedBytes()) {
-            throw new ImageRejectedException(ImageErrorCode.IMAGE_TOO_LARGE_BYTES, "The image is " + encoded.length
+            throw new ImageRejectedException(ImageErrorCode.IMAGE_TOO_LARGE, "The image is " + encoded.length
                     + " bytes; the limit is " + limits.maxEncodedBytes() + " bytes.");
         }
         ImageFormat format = FormatSniffer.sniff(encoded);
@@ -118,7 +118,7 @@ public final class ImageInspector {
 
     /**
      * Reads at most {@link ImageLimits#maxEncodedBytes()} + 1 bytes from {@code in} (so an endless stream is refused
-     * with {@code image_too_large_bytes}) and {@linkplain #inspect(byte[]) inspects} them. Does not close the stream.
+     * with {@code image_too_large}) and {@linkplain #inspect(byte[]) inspects} them. Does not close the stream.
      */
     public NormalisedImage inspect(InputStream in) throws IOException, ImageRejectedException {
         byte[] encoded = in.readNBytes(limits.maxEncodedBytes() + 1);

@@ -53,7 +53,7 @@ public enum ImportErrorCode {
     INVALID_DATA_URL,
     /** A declared image media type other than PNG, JPEG or WebP. */
     UNSUPPORTED_MEDIA_TYPE,
-    /** An inline image larger than {@link ImportLimits#maxImageBytes()} once decoded. */
+    /** An image larger than {@link ImportLimits#maxImageBytes()} (inline once decoded, or an archive file). */
     IMAGE_TOO_LARGE,
     /** A bounding box coordinate outside [0, 1], or a box whose x0 &gt;= x1 or y0 &gt;= y1. */
     BOX_OUT_OF_RANGE,
@@ -64,7 +64,21 @@ public enum ImportErrorCode {
     /** The estimated tokens exceed {@link ImportLimits#maxSequenceTokens()}. */
     SEQUENCE_TOO_LONG,
     /** The import has more records than {@link ImportLimits#maxRecords()}. */
-    TOO_MANY_RECORDS;
+    TOO_MANY_RECORDS,
+    /** A file reference naming no file of the uploaded archive. */
+    MISSING_IMAGE_FILE,
+    /** Image bytes that are no image at all (by their magic bytes; the file name and declared type count for nothing). */
+    NOT_AN_IMAGE,
+    /** An image in a format other than PNG, JPEG or WebP (by its magic bytes). */
+    UNSUPPORTED_FORMAT,
+    /** An image whose header cannot be read. */
+    INVALID_HEADER,
+    /** An image whose header declares more pixels or a longer side than allowed: refused before decoding. */
+    DIMENSIONS_TOO_LARGE,
+    /** An image cut short. */
+    TRUNCATED_IMAGE,
+    /** An image that does not decode cleanly. */
+    DECODE_FAILED;
 
     private final String code = name().toLowerCase(Locale.ROOT);
 

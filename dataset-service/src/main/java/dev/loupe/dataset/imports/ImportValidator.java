@@ -4,17 +4,19 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
- * Runs one import's validation: reads the file with its format's importer, hands each valid record to a sink, and
- * returns the report. The sink sees candidates, not commitments: the caller stages what it receives and keeps it
- * only if {@link ImportReport#commit()} says so. In {@link ImportMode#ALL_OR_NOTHING} the sink stops receiving
- * records after the first rejected line (they could never be kept), but every line is still checked so the report
- * is complete.
+ * Runs one import's validation: reads the file with its format's importer, hands each valid record to a sink, which
+ * may still reject it (its images), and returns the report. The sink sees candidates, not commitments: the caller
+ * stages what it receives and keeps it only if {@link ImportReport#commit()} says so. In
+ * {@link ImportMode#ALL_OR_NOTHING} the sink is told to stop staging after the first rejected line (nothing could
+ * be kept), but every line is still checked so the report is complete.
  */
 public final class ImportValidator {
     private final ImportFormat format;
@@ -35,10 +37,18 @@ public final class ImportValidator {
     public ImportReport validate(InputStream in, RecordSink sink) throws IOException {
         Tally tally = new Tally();
         format.importer(limits).read(in, result -> {
-            tally.add(result);
-            if (result instanceof LineResult.Valid valid && tally.forwarding()) {
-                sink.accept(valid.line(), valid.record());
+            if (result instanceof LineResult.Valid valid) {
+                List<ImportError> errors = sink.accept(valid.line(), valid.record(), valid.imagePointers(),
+                        tally.forwarding());
+                if (!errors.isEmpty()) {
+                    int kept = Math.min(errors.size(), limits.maxErrorsPerLine());
+                    Set<ImportErrorCode> codes = EnumSet.noneOf(ImportErrorCode.class);
+                    errors.forEach(error -> codes.add(error.code()));
+                    result = new LineResult.Rejected(valid.line(), errors.subList(0, kept), errors.size() - kept, codes,
+                            false);
+                }
             }
+            tally.add(result);
         });
         return tally.report();
     }

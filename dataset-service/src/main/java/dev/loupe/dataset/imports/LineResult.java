@@ -10,10 +10,19 @@ public sealed interface LineResult permits LineResult.Valid, LineResult.Rejected
     /** 1-based line or element number; 0 for the file as a whole. */
     long line();
 
-    /** A line that passed every check. */
-    record Valid(long line, ImportRecord record) implements LineResult {
+    /**
+     * A line that passed every check.
+     *
+     * @param imagePointers the JSON pointer of each image reference, in the record's image order, for errors found
+     *        in the images themselves later
+     */
+    record Valid(long line, ImportRecord record, List<String> imagePointers) implements LineResult {
         public Valid {
             Objects.requireNonNull(record, "record");
+            imagePointers = List.copyOf(imagePointers);
+            if (imagePointers.size() != record.images().size()) {
+                throw new IllegalArgumentException("one pointer per image");
+            }
         }
     }
 

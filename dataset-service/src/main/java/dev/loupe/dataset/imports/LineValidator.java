@@ -55,6 +55,7 @@ final class LineValidator {
         if (!errors.isEmpty()) {
             return errors.rejected(false);
         }
-        return new LineResult.Valid(errors.line(), record);
+        return new LineResult.Valid(errors.line(), record,
+                draft.images.stream().map(Draft.Image::pointer).toList());
     }
 }

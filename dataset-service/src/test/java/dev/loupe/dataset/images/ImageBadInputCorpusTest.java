@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import static dev.loupe.dataset.images.ImageErrorCode.DECODE_FAILED;
 import static dev.loupe.dataset.images.ImageErrorCode.DIMENSIONS_TOO_LARGE;
-import static dev.loupe.dataset.images.ImageErrorCode.IMAGE_TOO_LARGE_BYTES;
+import static dev.loupe.dataset.images.ImageErrorCode.IMAGE_TOO_LARGE;
 import static dev.loupe.dataset.images.ImageErrorCode.INVALID_HEADER;
 import static dev.loupe.dataset.images.ImageErrorCode.NOT_AN_IMAGE;
 import static dev.loupe.dataset.images.ImageErrorCode.TRUNCATED_IMAGE;
@@ -75,10 +75,10 @@ class ImageBadInputCorpusTest {
                         UNSUPPORTED_FORMAT),
 
                 // Too large before anything is parsed.
-                new Case("11 MiB of zeros", () -> new byte[11 * 1024 * 1024], IMAGE_TOO_LARGE_BYTES),
+                new Case("11 MiB of zeros", () -> new byte[11 * 1024 * 1024], IMAGE_TOO_LARGE),
                 new Case("PNG of 10 MiB + 1 byte",
                         () -> concat(pngRgb(4, 4), new byte[10 * 1024 * 1024 + 1 - pngRgb(4, 4).length]),
-                        IMAGE_TOO_LARGE_BYTES),
+                        IMAGE_TOO_LARGE),
 
                 // Headers that claim too much: refused before decoding.
                 new Case("PNG header claiming 50,000 x 50,000", () -> headerOnlyPng(50_000, 50_000),

@@ -36,7 +36,7 @@ class ImageInspectorApiTest {
     @Test
     void errorCodesAreStable() {
         // Clients key on these strings; renaming one is a breaking change this test makes visible.
-        assertEquals(List.of("not_an_image", "unsupported_format", "image_too_large_bytes", "invalid_header",
+        assertEquals(List.of("not_an_image", "unsupported_format", "image_too_large", "invalid_header",
                 "dimensions_too_large", "truncated_image", "decode_failed"),
                 Arrays.stream(ImageErrorCode.values()).map(ImageErrorCode::code).toList());
         assertEquals("truncated_image", ImageErrorCode.TRUNCATED_IMAGE.toString());

@@ -23,7 +23,7 @@ class ImportValidatorTest {
     void acceptValidKeepsTheValidLinesAndReportsTheOthers() throws IOException {
         List<Long> received = new ArrayList<>();
         ImportReport report = new ImportValidator(ImportFormat.LOUPE, ImportMode.ACCEPT_VALID,
-                ImportLimits.defaults()).validate(Fixtures.bytes(MIXED), (line, record) -> received.add(line));
+                ImportLimits.defaults()).validate(Fixtures.bytes(MIXED), storing(received));
 
         assertEquals(List.of(1L, 3L, 5L), received);
         assertTrue(report.commit());
@@ -41,7 +41,7 @@ class ImportValidatorTest {
     void allOrNothingAcceptsNothingButStillChecksEveryLine() throws IOException {
         List<Long> received = new ArrayList<>();
         ImportReport report = new ImportValidator(ImportFormat.LOUPE, ImportMode.ALL_OR_NOTHING,
-                ImportLimits.defaults()).validate(Fixtures.bytes(MIXED), (line, record) -> received.add(line));
+                ImportLimits.defaults()).validate(Fixtures.bytes(MIXED), storing(received));
 
         assertFalse(report.commit());
         assertEquals(List.of(1L), received, "records stop flowing after the first rejected line");
@@ -57,7 +57,7 @@ class ImportValidatorTest {
         List<Long> received = new ArrayList<>();
         ImportReport report = new ImportValidator(ImportFormat.LOUPE, ImportMode.ALL_OR_NOTHING,
                 ImportLimits.defaults()).validate(Fixtures.bytes(GOOD + "\n" + GOOD),
-                        (line, record) -> received.add(line));
+                        storing(received));
 
         assertTrue(report.commit());
         assertEquals(List.of(1L, 2L), received);
@@ -74,8 +74,7 @@ class ImportValidatorTest {
         file.append(GOOD).append('\n');
 
         ImportReport report = new ImportValidator(ImportFormat.LOUPE, ImportMode.ACCEPT_VALID, limits)
-                .validate(Fixtures.bytes(file.toString()), (line, record) -> {
-                });
+                .validate(Fixtures.bytes(file.toString()), (line, record, pointers, store) -> List.of());
 
         assertEquals(2001, report.linesRead());
         assertEquals(2000, report.linesRejected());
@@ -94,8 +93,8 @@ class ImportValidatorTest {
             file.append(BAD_ROLE).append('\n');
         }
         ImportReport report = new ImportValidator(ImportFormat.LOUPE, ImportMode.ACCEPT_VALID,
-                ImportLimits.defaults()).validate(Fixtures.bytes(file.toString()), (line, record) -> {
-                });
+                ImportLimits.defaults())
+                .validate(Fixtures.bytes(file.toString()), (line, record, pointers, store) -> List.of());
         assertEquals(1000, report.rejectedLines().size());
         assertEquals(500, report.rejectedLinesOmitted());
         assertEquals(1500, report.rejectedLinesByCode().get(ImportErrorCode.ROLE_ORDER));
@@ -112,8 +111,7 @@ class ImportValidatorTest {
                 + "{\"role\":\"assistant\",\"content\":\"x\"}],\"annotations\":{\"boxes\":[" + boxes + "]}}";
 
         ImportReport report = new ImportValidator(ImportFormat.LOUPE, ImportMode.ACCEPT_VALID, limits)
-                .validate(Fixtures.bytes(line), (l, record) -> {
-                });
+                .validate(Fixtures.bytes(line), (l, record, pointers, store) -> List.of());
 
         RejectedLine rejected = report.rejectedLines().get(0);
         assertEquals(3, rejected.errors().size());
@@ -130,7 +128,7 @@ class ImportValidatorTest {
 
         ImportReport report = new ImportValidator(ImportFormat.LLAVA, ImportMode.ACCEPT_VALID,
                 ImportLimits.defaults()).validate(Fixtures.bytes("[" + element + "," + element + ",{\"id\""),
-                        (line, record) -> received.add(line));
+                        storing(received));
 
         assertEquals(List.of(1L, 2L), received);
         assertFalse(report.commit());
@@ -145,12 +143,45 @@ class ImportValidatorTest {
     @Test
     void aLlavaFileThatIsNoArrayReportsTheFileNotALine() throws IOException {
         ImportReport report = new ImportValidator(ImportFormat.LLAVA, ImportMode.ACCEPT_VALID,
-                ImportLimits.defaults()).validate(Fixtures.bytes("{}"), (line, record) -> {
-                });
+                ImportLimits.defaults()).validate(Fixtures.bytes("{}"), (line, record, pointers, store) -> List.of());
         assertFalse(report.commit());
         assertEquals(0, report.linesRead());
         assertEquals(0, report.fileError().orElseThrow().line());
         assertEquals(ImportErrorCode.WRONG_TYPE, report.fileError().orElseThrow().code());
+    }
+
+    @Test
+    void aRecordTheSinkRejectsIsAReportedLine() throws IOException {
+        List<Long> received = new ArrayList<>();
+        ImportReport report = new ImportValidator(ImportFormat.LOUPE, ImportMode.ACCEPT_VALID,
+                ImportLimits.defaults())
+                .validate(Fixtures.bytes(GOOD + "\n" + GOOD), (line, record, pointers, store) -> {
+                    if (line == 2) {
+                        return List
+                                .of(new ImportError(line, "/images/0", ImportErrorCode.NOT_AN_IMAGE, "not an image"));
+                    }
+                    received.add(line);
+                    return List.of();
+                });
+
+        assertEquals(List.of(1L), received);
+        assertEquals(2, report.linesRead());
+        assertEquals(1, report.linesValid());
+        assertEquals(1, report.linesRejected());
+        RejectedLine rejected = report.rejectedLines().get(0);
+        assertEquals(2, rejected.line());
+        assertEquals(ImportErrorCode.NOT_AN_IMAGE, rejected.errors().get(0).code());
+        assertEquals(Map.of(ImportErrorCode.NOT_AN_IMAGE, 1L), report.rejectedLinesByCode());
+    }
+
+    /** A sink that records the lines it is asked to store and accepts every record. */
+    private static RecordSink storing(List<Long> received) {
+        return (line, record, pointers, store) -> {
+            if (store) {
+                received.add(line);
+            }
+            return List.of();
+        };
     }
 
     @Test

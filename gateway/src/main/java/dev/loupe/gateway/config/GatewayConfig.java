@@ -2,6 +2,7 @@ package dev.loupe.gateway.config;
 
 import java.time.Duration;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -24,6 +25,30 @@ public interface GatewayConfig {
         /** Wait before the first retry of a read; each further retry waits about twice as long. */
         @WithDefault("100ms")
         Duration readRetryBackoff();
+    }
+
+    /** Dataset imports: a records file and a zip of its images, streamed to the dataset-service. */
+    Imports imports();
+
+    interface Imports {
+        /**
+         * Deadline of one import call: the whole upload streamed to the dataset-service and its validation. The
+         * request body itself is limited by {@code quarkus.http.limits.max-body-size}.
+         */
+        @WithDefault("1H")
+        Duration deadline();
+
+        /** Largest image file in the images archive, counted while it is read (its header is not trusted). */
+        @WithDefault("10M")
+        MemorySize maxImageSize();
+
+        /** Most entries (files and folders) the images archive may hold. */
+        @WithDefault("100000")
+        int maxArchiveEntries();
+
+        /** Largest total of the archive's files once uncompressed, counted while they are read. */
+        @WithDefault("8G")
+        MemorySize maxArchiveSize();
     }
 
     /** The auth.denied audit events of refused requests. */

@@ -59,4 +59,12 @@ public class DownstreamCalls {
                 .withCallCredentials(new BearerCallCredentials(token, headers.getHeaderString(RequestIdFilter.HEADER)))
                 .withDeadlineAfter(config.downstream().deadline().toMillis(), TimeUnit.MILLISECONDS);
     }
+
+    /**
+     * Like {@link #onBehalfOfCaller}, under the deadline of an import, which streams the whole upload and waits for
+     * its validation.
+     */
+    public <S extends AbstractStub<S>> S importOnBehalfOfCaller(S stub) {
+        return onBehalfOfCaller(stub).withDeadlineAfter(config.imports().deadline().toMillis(), TimeUnit.MILLISECONDS);
+    }
 }

@@ -48,7 +48,9 @@ public enum ProblemType {
                                                                                                                     "upstream-timeout",
                                                                                                                     "A service Loupe depends on did not answer in time",
                                                                                                                     504,
-                                                                                                                    Status.Code.DEADLINE_EXCEEDED);
+                                                                                                                    Status.Code.DEADLINE_EXCEEDED),
+    /** Stored data failed its integrity check or its key is gone: never answered with other bytes. */
+    STORED_DATA_UNREADABLE("stored-data-unreadable", "Stored data cannot be read", 500, Status.Code.DATA_LOSS);
 
     /** Base of every problem type URI; the URIs identify problems and need not resolve. */
     public static final String TYPE_BASE = "https://loupe.dev/problems/";
@@ -102,7 +104,8 @@ public enum ProblemType {
             case UNIMPLEMENTED -> NOT_IMPLEMENTED;
             case UNAVAILABLE -> SERVICE_UNAVAILABLE;
             case DEADLINE_EXCEEDED -> UPSTREAM_TIMEOUT;
-            case OK, CANCELLED, UNKNOWN, INTERNAL, DATA_LOSS -> INTERNAL;
+            case DATA_LOSS -> STORED_DATA_UNREADABLE;
+            case OK, CANCELLED, UNKNOWN, INTERNAL -> INTERNAL;
         };
     }
 

@@ -24,6 +24,15 @@ public class KmsProducer {
 
     @Produces
     @ApplicationScoped
+    DataKeys dataKeys(KmsConfig config, Instance<VaultClient> vaultClient) {
+        return switch (config.provider()) {
+            case local -> new LocalDataKeys(config.local().keyDir());
+            case vault -> new VaultTransitDataKeys(vaultClient.get());
+        };
+    }
+
+    @Produces
+    @ApplicationScoped
     KeyedHashes keyedHashes(KmsConfig config, Instance<VaultClient> vaultClient) {
         return switch (config.provider()) {
             case local -> new LocalKeyedHashes(config.local().keyDir());

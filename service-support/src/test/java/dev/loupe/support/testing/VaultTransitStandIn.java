@@ -17,7 +17,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
 import javax.crypto.Mac;
+import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,7 +41,12 @@ import com.sun.net.httpserver.HttpServer;
  * create: types {@code ed25519} and {@code aes256-gcm96}); {@code POST /v1/transit/keys/:name/rotate};
  * {@code POST /v1/transit/sign/:name[/:algorithm]} with {@code input} or {@code batch_input} (ed25519 keys);
  * {@code POST /v1/transit/hmac/:name[/:algorithm]} with {@code input} and optional {@code key_version}
- * (SHA-256 only; like Vault, every version of every key holds its own random HMAC key). Every request must
+ * (SHA-256 only; like Vault, every version of every key holds its own random HMAC key);
+ * {@code POST /v1/transit/keys/:name/config} ({@code min_decryption_version}, {@code deletion_allowed});
+ * {@code DELETE /v1/transit/keys/:name} (only once deletion is allowed); for aes256-gcm96 keys, which really
+ * encrypt with AES-256-GCM, {@code POST /v1/transit/datakey/plaintext/:name}, {@code POST /v1/transit/decrypt/:name}
+ * and {@code POST /v1/transit/rewrap/:name}, refusing versions below the minimum decryption version with Vault's
+ * error text. Every request must
  * carry the token in {@code X-Vault-Token} (403 otherwise); anything else answers 404 in Vault's error shape and
  * is remembered in {@link #unhandled()}.
  */
@@ -115,6 +123,35 @@ public final class VaultTransitStandIn implements AutoCloseable {
                 }
                 key.versions().add(newVersion(key.type()));
                 respond(exchange, 200, keyInfo(parts[4], key));
+            } else if (parts.length == 6 && path.startsWith("/v1/transit/keys/") && parts[5].equals("config")
+                    && method.equals("POST")) {
+                TransitKey key = keys.get(parts[4]);
+                if (key == null) {
+                    error(exchange, 400, "no key " + parts[4]);
+                    return;
+                }
+                if (body.has("min_decryption_version")) {
+                    key.minDecryptionVersion = body.get("min_decryption_version").asInt();
+                }
+                if (body.has("deletion_allowed")) {
+                    key.deletionAllowed = body.get("deletion_allowed").asBoolean();
+                }
+                respond(exchange, 200, keyInfo(parts[4], key));
+            } else if (parts.length == 5 && path.startsWith("/v1/transit/keys/") && method.equals("DELETE")) {
+                TransitKey key = keys.get(parts[4]);
+                if (key != null && !key.deletionAllowed) {
+                    error(exchange, 400, "deletion is not allowed for this key");
+                    return;
+                }
+                keys.remove(parts[4]);
+                exchange.sendResponseHeaders(204, -1);
+            } else if (parts.length == 6 && path.startsWith("/v1/transit/datakey/") && parts[4].equals("plaintext")
+                    && method.equals("POST")) {
+                dataKey(exchange, parts[5]);
+            } else if (parts.length == 5 && path.startsWith("/v1/transit/decrypt/") && method.equals("POST")) {
+                decrypt(exchange, parts[4], body);
+            } else if (parts.length == 5 && path.startsWith("/v1/transit/rewrap/") && method.equals("POST")) {
+                rewrap(exchange, parts[4], body);
             } else if (parts.length >= 5 && path.startsWith("/v1/transit/sign/") && method.equals("POST")) {
                 sign(exchange, parts[4], body);
             } else if (parts.length >= 5 && path.startsWith("/v1/transit/hmac/") && method.equals("POST")) {
@@ -176,6 +213,106 @@ public final class VaultTransitStandIn implements AutoCloseable {
                 .put("hmac", "vault:v" + version + ":" + Base64.getEncoder().encodeToString(result)));
     }
 
+    private void dataKey(HttpExchange exchange, String name) throws IOException, GeneralSecurityException {
+        TransitKey key = encryptionKey(exchange, name);
+        if (key == null) {
+            return;
+        }
+        byte[] plaintext = new byte[32];
+        RANDOM.nextBytes(plaintext);
+        respond(exchange, 200, JSON.createObjectNode()
+                .put("plaintext", Base64.getEncoder().encodeToString(plaintext))
+                .put("ciphertext", seal(key, key.versions().size(), plaintext))
+                .put("key_version", key.versions().size()));
+    }
+
+    private void decrypt(HttpExchange exchange, String name, JsonNode body) throws IOException,
+            GeneralSecurityException {
+        TransitKey key = encryptionKey(exchange, name);
+        if (key == null) {
+            return;
+        }
+        byte[] plaintext = open(exchange, key, body.path("ciphertext").asText());
+        if (plaintext != null) {
+            respond(exchange, 200, JSON.createObjectNode().put("plaintext",
+                    Base64.getEncoder().encodeToString(plaintext)));
+        }
+    }
+
+    private void rewrap(HttpExchange exchange, String name, JsonNode body) throws IOException,
+            GeneralSecurityException {
+        TransitKey key = encryptionKey(exchange, name);
+        if (key == null) {
+            return;
+        }
+        byte[] plaintext = open(exchange, key, body.path("ciphertext").asText());
+        if (plaintext != null) {
+            respond(exchange, 200, JSON.createObjectNode()
+                    .put("ciphertext", seal(key, key.versions().size(), plaintext))
+                    .put("key_version", key.versions().size()));
+        }
+    }
+
+    /** The named aes256-gcm96 key, or null after answering Vault's error. */
+    private TransitKey encryptionKey(HttpExchange exchange, String name) throws IOException {
+        TransitKey key = keys.get(name);
+        if (key == null) {
+            error(exchange, 400, "encryption key not found");
+            return null;
+        }
+        if (key.type().equals("ed25519")) {
+            error(exchange, 400, "key type ed25519 does not support encryption");
+            return null;
+        }
+        return key;
+    }
+
+    /** Vault's ciphertext layout: {@code vault:v<n>:<base64 nonce || ciphertext || tag>}. */
+    private static String seal(TransitKey key, int version, byte[] plaintext) throws GeneralSecurityException {
+        byte[] nonce = new byte[12];
+        RANDOM.nextBytes(nonce);
+        Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key.versions().get(version - 1).aesKey(), "AES"),
+                new GCMParameterSpec(128, nonce));
+        byte[] sealed = cipher.doFinal(plaintext);
+        byte[] out = new byte[nonce.length + sealed.length];
+        System.arraycopy(nonce, 0, out, 0, nonce.length);
+        System.arraycopy(sealed, 0, out, nonce.length, sealed.length);
+        return "vault:v" + version + ":" + Base64.getEncoder().encodeToString(out);
+    }
+
+    /** The plaintext of a ciphertext, or null after answering the error Vault gives. */
+    private static byte[] open(HttpExchange exchange, TransitKey key, String ciphertext) throws IOException,
+            GeneralSecurityException {
+        String[] parts = ciphertext.split(":", 3);
+        int version;
+        byte[] sealed;
+        try {
+            version = Integer.parseInt(parts[1].substring(1));
+            sealed = Base64.getDecoder().decode(parts[2]);
+        } catch (RuntimeException e) {
+            error(exchange, 400, "invalid ciphertext: unable to decode");
+            return null;
+        }
+        if (version < key.minDecryptionVersion) {
+            error(exchange, 400, "ciphertext or signature version is disallowed by policy (too old)");
+            return null;
+        }
+        if (version > key.versions().size() || sealed.length <= 12) {
+            error(exchange, 400, "invalid ciphertext: invalid key version");
+            return null;
+        }
+        Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        cipher.init(Cipher.DECRYPT_MODE, new SecretKeySpec(key.versions().get(version - 1).aesKey(), "AES"),
+                new GCMParameterSpec(128, sealed, 0, 12));
+        try {
+            return cipher.doFinal(sealed, 12, sealed.length - 12);
+        } catch (AEADBadTagException e) {
+            error(exchange, 400, "cipher: message authentication failed");
+            return null;
+        }
+    }
+
     private static String signature(List<Version> versions, int version, String base64Input)
             throws GeneralSecurityException {
         Signature signer = Signature.getInstance("Ed25519");
@@ -192,10 +329,10 @@ public final class VaultTransitStandIn implements AutoCloseable {
                 .put("type", key.type())
                 .put("latest_version", versions.size())
                 .put("min_available_version", 0)
-                .put("min_decryption_version", 1)
+                .put("min_decryption_version", key.minDecryptionVersion)
                 .put("min_encryption_version", 0)
                 .put("exportable", false)
-                .put("deletion_allowed", false)
+                .put("deletion_allowed", key.deletionAllowed)
                 .put("derived", false)
                 .put("supports_encryption", !signing)
                 .put("supports_decryption", !signing)
@@ -224,15 +361,37 @@ public final class VaultTransitStandIn implements AutoCloseable {
         byte[] hmacKey = new byte[32];
         RANDOM.nextBytes(hmacKey);
         KeyPair signing = type.equals("ed25519") ? KeyPairGenerator.getInstance("Ed25519").generateKeyPair() : null;
-        return new Version(signing, hmacKey);
+        byte[] aesKey = null;
+        if (!type.equals("ed25519")) {
+            aesKey = new byte[32];
+            RANDOM.nextBytes(aesKey);
+        }
+        return new Version(signing, hmacKey, aesKey);
     }
 
     /** A transit key: its type and its versions, oldest first. */
-    private record TransitKey(String type, List<Version> versions) {
+    private static final class TransitKey {
+        final String type;
+        final List<Version> versions;
+        volatile int minDecryptionVersion = 1;
+        volatile boolean deletionAllowed;
+
+        TransitKey(String type, List<Version> versions) {
+            this.type = type;
+            this.versions = versions;
+        }
+
+        String type() {
+            return type;
+        }
+
+        List<Version> versions() {
+            return versions;
+        }
     }
 
     /** One version: the signing pair of an ed25519 key, and the HMAC key every version has. */
-    private record Version(KeyPair signing, byte[] hmacKey) {
+    private record Version(KeyPair signing, byte[] hmacKey, byte[] aesKey) {
     }
 
     private static JsonNode readBody(InputStream in) throws IOException {

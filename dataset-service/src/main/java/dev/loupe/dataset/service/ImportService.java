@@ -1,0 +1,594 @@
+package dev.loupe.dataset.service;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.SqlClient;
+import io.vertx.mutiny.sqlclient.Tuple;
+import io.vertx.pgclient.PgException;
+import org.jboss.logging.Logger;
+
+import dev.loupe.contracts.dataset.v1.ImportChunk;
+import dev.loupe.contracts.dataset.v1.ImportStart;
+import dev.loupe.contracts.governance.v1.Outcome;
+import dev.loupe.dataset.config.DatasetConfig;
+import dev.loupe.dataset.images.ImageInspector;
+import dev.loupe.dataset.images.ImageLimits;
+import dev.loupe.dataset.images.ImageRejectedException;
+import dev.loupe.dataset.images.NormalisedImage;
+import dev.loupe.dataset.imports.ImageRef;
+import dev.loupe.dataset.imports.ImportError;
+import dev.loupe.dataset.imports.ImportErrorCode;
+import dev.loupe.dataset.imports.ImportFormat;
+import dev.loupe.dataset.imports.ImportLimits;
+import dev.loupe.dataset.imports.ImportMode;
+import dev.loupe.dataset.imports.ImportRecord;
+import dev.loupe.dataset.imports.ImportReport;
+import dev.loupe.dataset.imports.ImportValidator;
+import dev.loupe.dataset.imports.RejectedLine;
+import dev.loupe.dataset.imports.TokenEstimator;
+import dev.loupe.dataset.storage.BlobStore;
+import dev.loupe.dataset.storage.ImageCipher;
+import dev.loupe.dataset.storage.UploadRefusedException;
+import dev.loupe.dataset.storage.UploadSpool;
+import dev.loupe.support.audit.AuditEvents;
+import dev.loupe.support.audit.AuditOutbox;
+import dev.loupe.support.error.ProblemException;
+import dev.loupe.support.id.Ids;
+import dev.loupe.support.kms.DataKey;
+import dev.loupe.support.kms.DataKeys;
+import dev.loupe.support.kms.KeyedHashes;
+import dev.loupe.support.security.Caller;
+
+/**
+ * Runs imports: receives the upload stream into an encrypted spool, validates every line and image, seals each
+ * accepted image under its own data key into the blob store, and publishes the import's records at once by
+ * marking the import succeeded. What a failed or interrupted import staged is deleted with its blobs.
+ *
+ * <p>
+ * Order of writes, for crash safety: a blob is durable before the row that names it commits, so a committed row
+ * never names a missing blob; a blob whose row never committed is an orphan the sweeper removes. Records are
+ * visible only through a succeeded import, so a crash mid-import shows nothing half-written; at the next start
+ * such an import is marked failed, its rows and blobs deleted, and its Idempotency-Key released for the retry.
+ * This assumes one dataset-service process per database.
+ */
+@ApplicationScoped
+public class ImportService {
+    private static final Logger LOG = Logger.getLogger(ImportService.class);
+    static final String SOURCE = "dataset-service";
+
+    /** An import as stored. */
+    public record ImportRow(UUID id, UUID datasetId, String format, String mode, String state, long linesRead,
+            long recordsAccepted, long linesRejected, long duplicatesSkipped, String failureReason, Instant createdAt,
+            Instant finishedAt) {
+    }
+
+    /** One rejected line of a stored report. */
+    public record RejectionRow(int ordinal, long line, String pointer, String code, String message) {
+    }
+
+    private final Pool pool;
+    private final DataKeys dataKeys;
+    private final KeyedHashes keyedHashes;
+    private final BlobStore blobs;
+    private final DatasetConfig config;
+    private final ImageInspector inspector;
+    private final BlobSweeper sweeper;
+
+    public ImportService(Pool pool, DataKeys dataKeys, KeyedHashes keyedHashes, BlobStore blobs,
+            DatasetConfig config, BlobSweeper sweeper) {
+        this.sweeper = sweeper;
+        this.pool = pool;
+        this.dataKeys = dataKeys;
+        this.keyedHashes = keyedHashes;
+        this.blobs = blobs;
+        this.config = config;
+        this.inspector = new ImageInspector(ImageLimits.builder()
+                .optMaxEncodedBytes(config.imports().maxImageBytes())
+                .build());
+    }
+
+    /** The KEK of a dataset's images: destroying it shreds them all. */
+    public static String datasetKeyName(String tenant, UUID datasetId) {
+        return "dataset-" + tenant + "-" + datasetId;
+    }
+
+    /** The HMAC key of a tenant's image and record hashes (duplicates, lineage). */
+    static String contentKeyName(String tenant) {
+        return "dataset-content-" + tenant;
+    }
+
+    /** Where an image's blob lives. */
+    static String blobKey(String tenant, UUID datasetId, UUID recordId, int index) {
+        return tenant + "/" + datasetId + "/" + recordId + "/" + index + ".img";
+    }
+
+    /**
+     * Interrupted imports of an earlier run: marked failed, their staged rows and blobs deleted, their keys
+     * released; and the spool folders they left, unreadable without their lost keys, removed.
+     */
+    void recoverInterrupted(@Observes StartupEvent started) throws IOException {
+        UploadSpool.removeLeftovers(config.imports().spoolDir());
+        List<Row> running = pool
+                .preparedQuery("SELECT id, tenant, dataset_id FROM dataset_import WHERE state = 'running'")
+                .execute().await().indefinitely().stream().toList();
+        for (Row row : running) {
+            UUID id = row.getUUID("id");
+            deleteStaged(id);
+            pool.preparedQuery("UPDATE dataset_import SET state = 'failed', idempotency_key = NULL, finished_at = $2,"
+                    + " failure_reason = $3 WHERE id = $1")
+                    .execute(Tuple.of(id, now(), "the import was interrupted (the dataset-service stopped);"
+                            + " nothing of it was kept: run it again"))
+                    .await().indefinitely();
+            LOG.infof("Import %s was interrupted by a stop; its staged records were removed", id);
+        }
+        // No import runs in this process yet, so every blob no row names is an orphan of a crash: remove them
+        // now rather than after the sweeper's grace period.
+        int orphans = sweeper.sweep(Instant.now());
+        if (orphans > 0) {
+            LOG.infof("Removed %d blobs an interrupted import left", orphans);
+        }
+    }
+
+    /**
+     * Receives an upload and runs its import.
+     *
+     * @param caller captured on the request's thread: the work continues on others
+     */
+    public Uni<ImportRow> importStream(Caller caller, Multi<ImportChunk> chunks) {
+        String tenant = caller.requireTenant();
+        Receiver receiver = new Receiver();
+        return chunks.emitOn(Infrastructure.getDefaultWorkerPool())
+                .onItem().invoke(receiver::accept)
+                .collect().last()
+                .onItem().transform(last -> receiver.finish())
+                .onFailure().invoke(receiver::discard)
+                .chain(start -> startImport(caller, tenant, start, receiver.spool))
+                .onFailure().invoke(receiver::discard);
+    }
+
+    /** The upload as it arrives: the start, then the files into the spool. */
+    private final class Receiver {
+        ImportStart start;
+        UploadSpool spool;
+
+        void accept(ImportChunk chunk) {
+            try {
+                switch (chunk.getChunkCase()) {
+                    case START -> {
+                        if (start != null) {
+                            throw ProblemException.invalid("start", "the stream must hold exactly one start");
+                        }
+                        start = chunk.getStart();
+                        checkStart(start);
+                        spool = new UploadSpool(config.imports().spoolDir(), config.imports().maxImageBytes(),
+                                config.imports().maxImageFiles());
+                    }
+                    case RECORDS_DATA -> requireStarted().appendRecords(chunk.getRecordsData().toByteArray());
+                    case IMAGE_DATA -> requireStarted().appendImage(chunk.getImageData().getFileName(),
+                            chunk.getImageData().getData().toByteArray(), chunk.getImageData().getLast());
+                    default -> throw ProblemException.invalid("chunk", "an empty chunk");
+                }
+            } catch (UploadRefusedException e) {
+                throw ProblemException.invalid(e.field(), e.getMessage());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private UploadSpool requireStarted() {
+            if (start == null) {
+                throw ProblemException.invalid("start", "the stream must begin with the start of the import");
+            }
+            return spool;
+        }
+
+        ImportStart finish() {
+            requireStarted();
+            try {
+                spool.finish();
+            } catch (UploadRefusedException e) {
+                throw ProblemException.invalid(e.field(), e.getMessage());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return start;
+        }
+
+        void discard() {
+            if (spool != null) {
+                try {
+                    spool.close();
+                } catch (IOException e) {
+                    LOG.warn("Could not remove an import spool", e);
+                }
+                spool = null;
+            }
+        }
+    }
+
+    private static void checkStart(ImportStart start) {
+        if (Ids.parse(start.getDatasetId()).isEmpty()) {
+            throw ProblemException.notFound("dataset", start.getDatasetId());
+        }
+        format(start);
+        mode(start);
+        if (start.getIdempotencyKey().length() > 255) {
+            throw ProblemException.invalid("idempotency_key", "an Idempotency-Key has at most 255 characters");
+        }
+    }
+
+    private static ImportFormat format(ImportStart start) {
+        return switch (start.getFormat()) {
+            case IMPORT_FORMAT_LOUPE -> ImportFormat.LOUPE;
+            case IMPORT_FORMAT_OPENAI -> ImportFormat.OPENAI;
+            case IMPORT_FORMAT_LLAVA -> ImportFormat.LLAVA;
+            default -> throw ProblemException.invalid("format", "format must be loupe, openai or llava");
+        };
+    }
+
+    private static ImportMode mode(ImportStart start) {
+        return switch (start.getMode()) {
+            case IMPORT_MODE_UNSPECIFIED, IMPORT_MODE_ACCEPT_VALID -> ImportMode.ACCEPT_VALID;
+            case IMPORT_MODE_ALL_OR_NOTHING -> ImportMode.ALL_OR_NOTHING;
+            default -> throw ProblemException.invalid("mode", "mode must be accept_valid or all_or_nothing");
+        };
+    }
+
+    /** Claims the import (or finds the one its Idempotency-Key already ran), then runs it on a worker thread. */
+    private Uni<ImportRow> startImport(Caller caller, String tenant, ImportStart start, UploadSpool spool) {
+        UUID datasetId = Ids.parse(start.getDatasetId()).orElseThrow();
+        UUID importId = Ids.newId();
+        String key = start.getIdempotencyKey().isEmpty() ? null : start.getIdempotencyKey();
+        return pool.preparedQuery("SELECT 1 FROM dataset WHERE id = $1 AND tenant = $2")
+                .execute(Tuple.of(datasetId, tenant))
+                .chain(rows -> {
+                    if (rows.rowCount() == 0) {
+                        return Uni.createFrom().failure(ProblemException.notFound("dataset", start.getDatasetId()));
+                    }
+                    return pool.preparedQuery("INSERT INTO dataset_import (id, tenant, dataset_id, format, mode,"
+                            + " state, idempotency_key, file_name, created_by_user_id, created_at)"
+                            + " VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9)")
+                            .execute(Tuple.from(Arrays.asList(importId, tenant, datasetId,
+                                    format(start).name().toLowerCase(Locale.ROOT),
+                                    mode(start).name().toLowerCase(Locale.ROOT), key, start.getFileName(),
+                                    caller.userId(), now())))
+                            .replaceWith(true)
+                            .onFailure(ImportService::isUniqueViolation).recoverWithItem(false);
+                })
+                .chain(claimed -> {
+                    if (!claimed) {
+                        // A retry of an import that ran (or runs): its result, not a second import.
+                        return pool.preparedQuery("SELECT * FROM dataset_import WHERE tenant = $1 AND"
+                                + " idempotency_key = $2").execute(Tuple.of(tenant, key))
+                                .map(rows -> importRow(rows.iterator().next()));
+                    }
+                    return Uni.createFrom().item(() -> run(caller, tenant, datasetId, importId, start, spool))
+                            .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+                });
+    }
+
+    private static boolean isUniqueViolation(Throwable failure) {
+        return failure instanceof PgException pg && "23505".equals(pg.getSqlState());
+    }
+
+    /** The import itself, blocking: validation, sealing, staging, then publishing or discarding. */
+    private ImportRow run(Caller caller, String tenant, UUID datasetId, UUID importId, ImportStart start,
+            UploadSpool spool) {
+        Staging staging = new Staging(tenant, datasetId, importId, spool);
+        ImportReport report;
+        try (InputStream records = spool.openRecords()) {
+            report = new ImportValidator(format(start), mode(start), limits()).validate(records, staging::accept);
+        } catch (IOException | RuntimeException e) {
+            LOG.errorf(e, "Import %s failed", importId);
+            deleteStaged(importId);
+            finishFailed(caller, importId, datasetId, "the import could not run: " + e.getMessage(), null, 0);
+            return find(tenant, datasetId, importId).orElseThrow();
+        } finally {
+            try {
+                spool.close();
+            } catch (IOException e) {
+                LOG.warn("Could not remove an import spool", e);
+            }
+        }
+        if (report.commit()) {
+            finishSucceeded(caller, importId, datasetId, report, staging.duplicates);
+        } else {
+            deleteStaged(importId);
+            String reason = report.fileError()
+                    .map(error -> "the file could not be read to its end: " + error.message() + " ("
+                            + report.lineUnit().word() + " " + error.line() + ")")
+                    .orElse(report.linesRejected() + " " + report.lineUnit().word() + "s rejected in all-or-nothing"
+                            + " mode: nothing was stored; fix them and import again");
+            finishFailed(caller, importId, datasetId, reason, report, staging.duplicates);
+        }
+        return find(tenant, datasetId, importId).orElseThrow();
+    }
+
+    private ImportLimits limits() {
+        return ImportLimits.defaults().toBuilder()
+                .optMaxImageBytes(config.imports().maxImageBytes())
+                .optMaxSequenceTokens(config.imports().maxSequenceTokens())
+                .build();
+    }
+
+    /** Checks each valid record's images and stores it unless it duplicates one already there. */
+    private final class Staging {
+        final String tenant;
+        final UUID datasetId;
+        final UUID importId;
+        final UploadSpool spool;
+        final Set<String> seenRecordHashes = new HashSet<>();
+        long duplicates;
+
+        Staging(String tenant, UUID datasetId, UUID importId, UploadSpool spool) {
+            this.tenant = tenant;
+            this.datasetId = datasetId;
+            this.importId = importId;
+            this.spool = spool;
+        }
+
+        List<ImportError> accept(long line, ImportRecord record, List<String> pointers, boolean store)
+                throws IOException {
+            List<ImportError> errors = new ArrayList<>();
+            List<NormalisedImage> images = new ArrayList<>();
+            for (int i = 0; i < record.images().size(); i++) {
+                try {
+                    images.add(inspector.inspect(bytesOf(record.images().get(i))));
+                } catch (ImageRejectedException e) {
+                    errors.add(new ImportError(line, pointers.get(i), ImportErrorCode.valueOf(e.code().name()),
+                            e.getMessage()));
+                } catch (MissingImage e) {
+                    errors.add(new ImportError(line, pointers.get(i), e.code, e.getMessage()));
+                }
+            }
+            if (!errors.isEmpty() || !store) {
+                return errors;
+            }
+            List<String> imageHashes = new ArrayList<>();
+            for (NormalisedImage image : images) {
+                imageHashes.add(keyedHashes.hash(contentKeyName(tenant),
+                        ("loupe.dataset.image.v1\n" + image.sha256Hex()).getBytes(StandardCharsets.UTF_8)).text());
+            }
+            String recordHash = keyedHashes.hash(contentKeyName(tenant),
+                    RecordJson.canonical(record, imageHashes).getBytes(StandardCharsets.UTF_8)).text();
+            if (!seenRecordHashes.add(recordHash) || storedAlready(recordHash)) {
+                duplicates++;
+                return errors;
+            }
+            store(line, record, images, imageHashes, recordHash);
+            return errors;
+        }
+
+        private byte[] bytesOf(ImageRef ref) throws IOException {
+            if (ref instanceof ImageRef.ArchiveFile file) {
+                return spool.image(file.path()).orElseThrow(() -> new MissingImage(
+                        ImportErrorCode.MISSING_IMAGE_FILE, "the upload's images hold no file " + file.path()));
+            }
+            if (ref instanceof ImageRef.InlineImage inline) {
+                return inline.openStream().readAllBytes();
+            }
+            throw new MissingImage(ImportErrorCode.REMOTE_URL_NOT_ALLOWED, "remote images are not fetched: upload"
+                    + " the file in the images archive, or inline it as a data: URL");
+        }
+
+        private boolean storedAlready(String recordHash) {
+            return pool.preparedQuery("SELECT 1 FROM dataset_record r JOIN dataset_import i ON i.id = r.import_id"
+                    + " WHERE r.dataset_id = $1 AND r.record_hash = $2 AND i.state = 'succeeded'")
+                    .execute(Tuple.of(datasetId, recordHash)).await().indefinitely().rowCount() > 0;
+        }
+
+        /** Seals and writes the blobs first, then commits the rows that name them. */
+        private void store(long line, ImportRecord record, List<NormalisedImage> images, List<String> imageHashes,
+                String recordHash) throws IOException {
+            UUID recordId = Ids.newId();
+            List<Tuple> imageRows = new ArrayList<>();
+            for (int i = 0; i < images.size(); i++) {
+                NormalisedImage image = images.get(i);
+                DataKey key = dataKeys.generate(datasetKeyName(tenant, datasetId));
+                byte[] blob = ImageCipher.seal(key.plaintext(),
+                        new ImageCipher.Place(tenant, datasetId.toString(), recordId.toString(), i),
+                        image.toByteArray());
+                Arrays.fill(key.plaintext(), (byte) 0);
+                String blobKey = blobKey(tenant, datasetId, recordId, i);
+                blobs.put(blobKey, blob);
+                imageRows.add(Tuple.from(List.of(recordId, i, "image/png", image.width(), image.height(),
+                        (long) image.size(), imageHashes.get(i), blobKey, key.wrapped())));
+            }
+            Tuple recordRow = Tuple.from(List.of(recordId, tenant, datasetId, importId, line,
+                    record.clientId().orElse(""), RecordJson.messages(record.messages()),
+                    RecordJson.annotations(record.annotations()), record.expectedOutputJson().orElse(""), recordHash,
+                    (int) Math.min(Integer.MAX_VALUE, new TokenEstimator(limits()).estimate(record)),
+                    now()));
+            boolean inserted = pool.withTransaction(tx -> tx.preparedQuery("INSERT INTO dataset_record (id, tenant,"
+                    + " dataset_id, import_id, line, client_id, messages_json, annotations_json, expected_output_json,"
+                    + " record_hash, estimated_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                    + " $11, $12) ON CONFLICT (dataset_id, record_hash) DO NOTHING")
+                    .execute(recordRow)
+                    .chain(result -> result.rowCount() == 0 || imageRows.isEmpty()
+                            ? Uni.createFrom().item(result.rowCount() > 0)
+                            : tx.preparedQuery("INSERT INTO record_image (record_id, index, media_type, width, height,"
+                                    + " size_bytes, content_hash, blob_key, wrapped_key) VALUES ($1, $2, $3, $4, $5,"
+                                    + " $6, $7, $8, $9)").executeBatch(imageRows).replaceWith(true)))
+                    .await().indefinitely();
+            if (!inserted) {
+                // Another import of the same dataset holds this record already: a duplicate, blobs unneeded.
+                duplicates++;
+                for (int i = 0; i < images.size(); i++) {
+                    blobs.delete(blobKey(tenant, datasetId, recordId, i));
+                }
+            }
+        }
+    }
+
+    /** An image the upload cannot provide. */
+    private static final class MissingImage extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final ImportErrorCode code;
+
+        MissingImage(ImportErrorCode code, String message) {
+            super(message, null, false, false);
+            this.code = code;
+        }
+    }
+
+    private void finishSucceeded(Caller caller, UUID importId, UUID datasetId, ImportReport report, long duplicates) {
+        long accepted = report.linesAccepted() - duplicates;
+        Map<String, Object> details = summary(importId, report, duplicates);
+        pool.withTransaction(tx -> tx.preparedQuery("UPDATE dataset_import SET state = 'succeeded', lines_read = $2,"
+                + " records_accepted = $3, lines_rejected = $4, duplicates_skipped = $5, finished_at = $6"
+                + " WHERE id = $1")
+                .execute(Tuple.from(List.of(importId, report.linesRead(), accepted, report.linesRejected(), duplicates,
+                        now())))
+                .chain(() -> tx.preparedQuery("UPDATE dataset SET record_count = record_count + $2, updated_at = $3"
+                        + " WHERE id = $1").execute(Tuple.of(datasetId, accepted, now())))
+                .chain(() -> insertRejections(tx, importId, report))
+                .chain(() -> audit(tx, AuditEvents.byCaller(caller, SOURCE, "dataset.imported", "dataset",
+                        datasetId.toString(), Outcome.OUTCOME_SUCCESS, details))))
+                .await().indefinitely();
+    }
+
+    private void finishFailed(Caller caller, UUID importId, UUID datasetId, String reason, ImportReport report,
+            long duplicates) {
+        Map<String, Object> details = report == null
+                ? new LinkedHashMap<>(Map.of("import_id", importId.toString()))
+                : summary(importId, report, duplicates);
+        pool.withTransaction(tx -> tx.preparedQuery("UPDATE dataset_import SET state = 'failed', lines_read = $2,"
+                + " records_accepted = 0, lines_rejected = $3, duplicates_skipped = 0, failure_reason = $4,"
+                + " finished_at = $5 WHERE id = $1")
+                .execute(Tuple.from(List.of(importId, report == null ? 0L : report.linesRead(),
+                        report == null ? 0L : report.linesRejected(), reason, now())))
+                .chain(() -> report == null ? Uni.createFrom().voidItem() : insertRejections(tx, importId, report))
+                .chain(() -> audit(tx, AuditEvents.byCaller(caller, SOURCE, "dataset.imported", "dataset",
+                        datasetId.toString(), Outcome.OUTCOME_FAILED, details))))
+                .await().indefinitely();
+    }
+
+    private static Map<String, Object> summary(UUID importId, ImportReport report, long duplicates) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("import_id", importId.toString());
+        details.put("lines_read", report.linesRead());
+        details.put("records_accepted", report.commit() ? report.linesAccepted() - duplicates : 0);
+        details.put("lines_rejected", report.linesRejected());
+        details.put("duplicates_skipped", duplicates);
+        return details;
+    }
+
+    private static Uni<Void> insertRejections(SqlClient tx, UUID importId, ImportReport report) {
+        List<Tuple> rows = new ArrayList<>();
+        report.fileError().ifPresent(error -> rows.add(Tuple.from(List.of(importId, rows.size(), error.line(),
+                error.pointer(), error.code().code(), error.message()))));
+        for (RejectedLine line : report.rejectedLines()) {
+            for (ImportError error : line.errors()) {
+                rows.add(Tuple.from(List.of(importId, rows.size(), error.line(), error.pointer(), error.code().code(),
+                        error.message())));
+            }
+        }
+        if (rows.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return tx.preparedQuery("INSERT INTO import_rejection (import_id, ordinal, line, pointer, code, message)"
+                + " VALUES ($1, $2, $3, $4, $5, $6)").executeBatch(rows).replaceWithVoid();
+    }
+
+    private static Uni<Void> audit(SqlClient tx, dev.loupe.contracts.governance.v1.AuditEvent event) {
+        return tx.preparedQuery(AuditOutbox.INSERT_NATIVE.replace("?1", "$1").replace("?2", "$2"))
+                .execute(Tuple.of(AuditOutbox.eventId(event), AuditOutbox.payload(event)))
+                .replaceWithVoid();
+    }
+
+    /** Deletes what an import staged: blobs first (a blob without its row is harmless), then the rows. */
+    private void deleteStaged(UUID importId) {
+        List<Row> images = pool.preparedQuery("SELECT m.blob_key FROM record_image m JOIN dataset_record r"
+                + " ON r.id = m.record_id WHERE r.import_id = $1").execute(Tuple.of(importId))
+                .await().indefinitely().stream().toList();
+        for (Row image : images) {
+            try {
+                blobs.delete(image.getString("blob_key"));
+            } catch (IOException e) {
+                LOG.warnf(e, "Could not delete blob %s; the sweeper will", image.getString("blob_key"));
+            }
+        }
+        pool.preparedQuery("DELETE FROM dataset_record WHERE import_id = $1").execute(Tuple.of(importId))
+                .await().indefinitely();
+    }
+
+    /**
+     * Crypto-shreds a deleted dataset: its KEK is destroyed, so no copy of its blobs or rows taken before (a
+     * backup, a stolen disk) can be decrypted, and its blobs are deleted. Runs after the deletion committed; if
+     * it fails, the blobs are unreachable and the sweeper removes them, but the key stays until it is retried.
+     */
+    public Uni<Void> shredDataset(String tenant, UUID datasetId) {
+        return Uni.createFrom().item(() -> {
+            dataKeys.destroy(datasetKeyName(tenant, datasetId));
+            try {
+                blobs.deleteAll(tenant + "/" + datasetId);
+            } catch (IOException e) {
+                LOG.warnf(e, "Could not delete the blobs of dataset %s; the sweeper will", datasetId);
+            }
+            return null;
+        }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool()).replaceWithVoid();
+    }
+
+    /** An import of a dataset of the tenant, or empty. */
+    public Optional<ImportRow> find(String tenant, UUID datasetId, UUID importId) {
+        return Optional.ofNullable(findAsync(tenant, datasetId, importId).await().indefinitely());
+    }
+
+    public Uni<ImportRow> findAsync(String tenant, UUID datasetId, UUID importId) {
+        return pool.preparedQuery("SELECT * FROM dataset_import WHERE id = $1 AND dataset_id = $2 AND tenant = $3")
+                .execute(Tuple.of(importId, datasetId, tenant))
+                .map(rows -> rows.rowCount() == 0 ? null : importRow(rows.iterator().next()));
+    }
+
+    /** Rejections of an import after {@code afterOrdinal}, at most {@code limit}. */
+    public Uni<List<RejectionRow>> rejections(UUID importId, int afterOrdinal, int limit) {
+        return pool.preparedQuery("SELECT ordinal, line, pointer, code, message FROM import_rejection"
+                + " WHERE import_id = $1 AND ordinal > $2 ORDER BY ordinal LIMIT $3")
+                .execute(Tuple.of(importId, afterOrdinal, limit))
+                .map(rows -> {
+                    List<RejectionRow> found = new ArrayList<>();
+                    rows.forEach(row -> found.add(new RejectionRow(row.getInteger("ordinal"), row.getLong("line"),
+                            row.getString("pointer"), row.getString("code"), row.getString("message"))));
+                    return found;
+                });
+    }
+
+    private static ImportRow importRow(Row row) {
+        OffsetDateTime finished = row.getOffsetDateTime("finished_at");
+        return new ImportRow(row.getUUID("id"), row.getUUID("dataset_id"), row.getString("format"),
+                row.getString("mode"), row.getString("state"), row.getLong("lines_read"),
+                row.getLong("records_accepted"), row.getLong("lines_rejected"), row.getLong("duplicates_skipped"),
+                row.getString("failure_reason"), row.getOffsetDateTime("created_at").toInstant(),
+                finished == null ? null : finished.toInstant());
+    }
+
+    private static OffsetDateTime now() {
+        return OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.MICROS);
+    }
+}
