@@ -128,56 +128,9 @@ class ImportGrpcServiceTest {
                 .build()).getDataset().getId();
     }
 
-    /** Streams an upload the way the gateway does: the start, every image file in pieces, the records file. */
     private Import importFile(String user, String datasetId, ImportFormat format, ImportMode mode, String key,
             Map<String, byte[]> images, String records) throws Exception {
-        CompletableFuture<Import> result = new CompletableFuture<>();
-        StreamObserver<ImportChunk> upload = DatasetServiceGrpc.newStub(channel)
-                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
-                .withDeadlineAfter(60, TimeUnit.SECONDS)
-                .importRecords(new StreamObserver<>() {
-                    @Override
-                    public void onNext(Import value) {
-                        result.complete(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        result.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                });
-        upload.onNext(ImportChunk.newBuilder().setStart(ImportStart.newBuilder()
-                .setDatasetId(datasetId)
-                .setFormat(format)
-                .setMode(mode)
-                .setIdempotencyKey(key)
-                .setFileName("records.jsonl")).build());
-        for (Map.Entry<String, byte[]> image : images.entrySet()) {
-            byte[] bytes = image.getValue();
-            for (int offset = 0; offset == 0 || offset < bytes.length; offset += 1000) {
-                int end = Math.min(bytes.length, offset + 1000);
-                upload.onNext(ImportChunk.newBuilder().setImageData(ImageFileChunk.newBuilder()
-                        .setFileName(image.getKey())
-                        .setData(ByteString.copyFrom(bytes, offset, end - offset))
-                        .setLast(end == bytes.length)).build());
-            }
-        }
-        byte[] data = records.getBytes(StandardCharsets.UTF_8);
-        for (int offset = 0; offset < data.length; offset += 100) {
-            upload.onNext(ImportChunk.newBuilder()
-                    .setRecordsData(ByteString.copyFrom(data, offset, Math.min(100, data.length - offset)))
-                    .build());
-        }
-        upload.onCompleted();
-        try {
-            return result.get(60, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw (Exception) e.getCause();
-        }
+        return ImportUploads.upload(channel, user, datasetId, format, mode, key, images, records);
     }
 
     private static byte[] png(Color colour, int width, int height) throws IOException {

@@ -58,6 +58,10 @@ class RoleMatrixIT {
             new Route("POST", "/v1/datasets/{id}/imports", DATASET_MANAGERS, 201),
             new Route("GET", "/v1/datasets/{id}/imports/{importId}", DATASET_READERS, 404),
             new Route("GET", "/v1/datasets/{id}/records", DATASET_READERS, 200),
+            // A fresh dataset has no records to freeze: 409 shows the call got past authorization.
+            new Route("POST", "/v1/datasets/{id}/versions", DATASET_MANAGERS, 409),
+            new Route("GET", "/v1/datasets/{id}/versions", DATASET_READERS, 200),
+            new Route("GET", "/v1/datasets/{id}/versions/{versionId}", DATASET_READERS, 404),
             new Route("GET", "/v1/datasets/{id}/records/{recordId}", DATASET_READERS, 404),
             new Route("GET", "/v1/datasets/{id}/records/{recordId}/images/{index}", IMAGE_VIEWERS, 404),
             new Route("GET", "/v1/audit/events", AUDIT_READERS, 200),
@@ -110,12 +114,15 @@ class RoleMatrixIT {
         if (path.contains("{id}")) {
             path = path.replace("{id}", Gateway.createDataset("acme-steward", Gateway.uniqueName("matrix")));
         }
-        path = path.replace("{importId}", NO_SUCH_ID).replace("{recordId}", NO_SUCH_ID).replace("{index}", "0");
+        path = path.replace("{importId}", NO_SUCH_ID).replace("{recordId}", NO_SUCH_ID).replace("{index}", "0")
+                .replace("{versionId}", NO_SUCH_ID);
         var request = as(user);
         if (route.method().equals("POST") && path.endsWith("/imports")) {
             request.multiPart("file", "matrix.jsonl", ONE_RECORD.getBytes(StandardCharsets.UTF_8),
                     "application/x-ndjson")
                     .multiPart("format", "loupe");
+        } else if (route.method().equals("POST") && path.endsWith("/versions")) {
+            request.contentType("application/json").body(Map.of("validation_fraction", 0.1));
         } else if (route.method().equals("POST")) {
             request.contentType("application/json").body(Map.of("name", Gateway.uniqueName("matrix")));
         }

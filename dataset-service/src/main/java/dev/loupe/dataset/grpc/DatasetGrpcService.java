@@ -17,12 +17,15 @@ import dev.loupe.contracts.common.v1.PageInfo;
 import dev.loupe.contracts.dataset.v1.ChatMessage;
 import dev.loupe.contracts.dataset.v1.CreateDatasetRequest;
 import dev.loupe.contracts.dataset.v1.CreateDatasetResponse;
+import dev.loupe.contracts.dataset.v1.CreateVersionRequest;
+import dev.loupe.contracts.dataset.v1.DatasetVersion;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetRequest;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetResponse;
 import dev.loupe.contracts.dataset.v1.DownloadImageRequest;
 import dev.loupe.contracts.dataset.v1.GetDatasetRequest;
 import dev.loupe.contracts.dataset.v1.GetImportRequest;
 import dev.loupe.contracts.dataset.v1.GetRecordRequest;
+import dev.loupe.contracts.dataset.v1.GetVersionRequest;
 import dev.loupe.contracts.dataset.v1.ImageChunk;
 import dev.loupe.contracts.dataset.v1.ImageRef;
 import dev.loupe.contracts.dataset.v1.Import;
@@ -37,6 +40,8 @@ import dev.loupe.contracts.dataset.v1.ListImportRejectionsRequest;
 import dev.loupe.contracts.dataset.v1.ListImportRejectionsResponse;
 import dev.loupe.contracts.dataset.v1.ListRecordsRequest;
 import dev.loupe.contracts.dataset.v1.ListRecordsResponse;
+import dev.loupe.contracts.dataset.v1.ListVersionsRequest;
+import dev.loupe.contracts.dataset.v1.ListVersionsResponse;
 import dev.loupe.contracts.dataset.v1.MutinyDatasetServiceGrpc;
 import dev.loupe.contracts.dataset.v1.Record;
 import dev.loupe.dataset.config.DatasetConfig;
@@ -44,6 +49,7 @@ import dev.loupe.dataset.model.Dataset;
 import dev.loupe.dataset.service.DatasetService;
 import dev.loupe.dataset.service.ImportService;
 import dev.loupe.dataset.service.RecordService;
+import dev.loupe.dataset.service.VersionService;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.grpc.ProtoTime;
@@ -61,10 +67,12 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
     private final DatasetService datasets;
     private final ImportService imports;
     private final RecordService records;
+    private final VersionService versions;
     private final DatasetConfig config;
 
     public DatasetGrpcService(DatasetService datasets, ImportService imports, RecordService records,
-            DatasetConfig config) {
+            VersionService versions, DatasetConfig config) {
+        this.versions = versions;
         this.datasets = datasets;
         this.imports = imports;
         this.records = records;
@@ -211,6 +219,59 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
                     }
                     return Multi.createFrom().iterable(chunks);
                 });
+    }
+
+    @Override
+    @Authorized(Capability.DATASETS_MANAGE)
+    public Uni<DatasetVersion> createVersion(CreateVersionRequest request) {
+        Caller caller = Caller.current();
+        return versions.create(caller, request.getDatasetId(), request.getValidationFraction(),
+                request.getSplitSeed(), request.getDescription(), request.getIdempotencyKey())
+                .map(DatasetGrpcService::toProto);
+    }
+
+    @Override
+    @Authorized(Capability.DATASETS_READ)
+    public Uni<DatasetVersion> getVersion(GetVersionRequest request) {
+        Caller caller = Caller.current();
+        return versions.get(caller.requireTenant(), request.getDatasetId(), request.getVersionId())
+                .map(DatasetGrpcService::toProto);
+    }
+
+    @Override
+    @Authorized(Capability.DATASETS_READ)
+    public Uni<ListVersionsResponse> listVersions(ListVersionsRequest request) {
+        Caller caller = Caller.current();
+        int limit = pageLimit(request.getPage().getLimit());
+        int after = request.getPage().getAfter().isEmpty() ? 0 : afterOrdinal(request.getPage().getAfter());
+        return versions.list(caller.requireTenant(), request.getDatasetId(), after, limit).map(page -> {
+            ListVersionsResponse.Builder response = ListVersionsResponse.newBuilder();
+            page.versions().forEach(version -> response.addVersions(toProto(version)));
+            PageInfo.Builder info = PageInfo.newBuilder().setHasMore(page.hasMore());
+            if (page.hasMore()) {
+                info.setNextAfter(Integer.toString(page.versions().get(page.versions().size() - 1).number()));
+            }
+            return response.setPage(info).build();
+        });
+    }
+
+    static DatasetVersion toProto(VersionService.VersionRow version) {
+        return DatasetVersion.newBuilder()
+                .setId(version.id().toString())
+                .setDatasetId(version.datasetId().toString())
+                .setNumber(version.number())
+                .setRecordCount(version.recordCount())
+                .setTrainCount(version.trainCount())
+                .setValidationCount(version.validationCount())
+                .setValidationFraction(version.validationFraction())
+                .setSplitSeed(version.splitSeed())
+                .setManifestHash(version.manifestHash())
+                .setDescription(version.description())
+                .setCreatedAt(ProtoTime.of(version.createdAt().toInstant()))
+                .setCreatedBy(Actor.newBuilder()
+                        .setUserId(version.createdByUserId())
+                        .setUsername(version.createdByUsername()))
+                .build();
     }
 
     /** Images go out in pieces this large, well under gRPC's message limit. */

@@ -119,7 +119,7 @@ public class ImportService {
     }
 
     /** The HMAC key of a tenant's image and record hashes (duplicates, lineage). */
-    static String contentKeyName(String tenant) {
+    public static String contentKeyName(String tenant) {
         return "dataset-content-" + tenant;
     }
 
