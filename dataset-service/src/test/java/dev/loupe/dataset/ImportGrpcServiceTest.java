@@ -342,8 +342,8 @@ class ImportGrpcServiceTest {
         String dataset = newDataset("acme-steward");
         importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE, ImportMode.IMPORT_MODE_ACCEPT_VALID, "",
                 Map.of("scans/0042.png", png(Color.PINK, 8, 8)), NATIVE);
-        String orphan = "acme/" + dataset + "/" + UUID.randomUUID() + "/0.img";
-        blobStore.put(orphan, new byte[]{1, 2, 3});
+        String orphan = "acme/" + dataset + "/" + UUID.randomUUID() + "-0.img";
+        blobStore.putAll(Map.of(orphan, new byte[]{1, 2, 3}));
 
         sweeper.sweep(Instant.now().plusSeconds(5));
 

@@ -18,6 +18,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -28,6 +31,7 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.SqlClient;
 import io.vertx.mutiny.sqlclient.Tuple;
 import io.vertx.pgclient.PgException;
@@ -123,10 +127,14 @@ public class ImportService {
         return "dataset-content-" + tenant;
     }
 
-    /** Where an image's blob lives. */
+    /** Where an image's blob lives: one folder per dataset, so one folder sync serves a batch. */
     static String blobKey(String tenant, UUID datasetId, UUID recordId, int index) {
-        return tenant + "/" + datasetId + "/" + recordId + "/" + index + ".img";
+        return tenant + "/" + datasetId + "/" + recordId + "-" + index + ".img";
     }
+
+    /** Records stored per transaction, and the normalised image bytes a batch may hold in memory. */
+    static final int BATCH_RECORDS = 64;
+    static final long BATCH_BYTES = 32L * 1024 * 1024;
 
     /**
      * Interrupted imports of an earlier run: marked failed, their staged rows and blobs deleted, their keys
@@ -304,8 +312,14 @@ public class ImportService {
         ImportReport report;
         try (InputStream records = spool.openRecords()) {
             report = new ImportValidator(format(start), mode(start), limits()).validate(records, staging::accept);
+            if (report.commit()) {
+                staging.flush();
+            } else {
+                staging.settle();
+            }
         } catch (IOException | RuntimeException e) {
             LOG.errorf(e, "Import %s failed", importId);
+            staging.settle();
             deleteStaged(importId);
             finishFailed(caller, importId, datasetId, "the import could not run: " + e.getMessage(), null, 0);
             return find(tenant, datasetId, importId).orElseThrow();
@@ -317,7 +331,7 @@ public class ImportService {
             }
         }
         if (report.commit()) {
-            finishSucceeded(caller, importId, datasetId, report, staging.duplicates);
+            finishSucceeded(caller, importId, datasetId, report, staging.duplicates.get());
         } else {
             deleteStaged(importId);
             String reason = report.fileError()
@@ -325,7 +339,7 @@ public class ImportService {
                             + report.lineUnit().word() + " " + error.line() + ")")
                     .orElse(report.linesRejected() + " " + report.lineUnit().word() + "s rejected in all-or-nothing"
                             + " mode: nothing was stored; fix them and import again");
-            finishFailed(caller, importId, datasetId, reason, report, staging.duplicates);
+            finishFailed(caller, importId, datasetId, reason, report, staging.duplicates.get());
         }
         return find(tenant, datasetId, importId).orElseThrow();
     }
@@ -344,7 +358,12 @@ public class ImportService {
         final UUID importId;
         final UploadSpool spool;
         final Set<String> seenRecordHashes = new HashSet<>();
-        long duplicates;
+        List<Pending> pending = new ArrayList<>();
+        long pendingBytes;
+        /** Counted by the validating thread and by the storing one. */
+        final AtomicLong duplicates = new AtomicLong();
+        /** The batch being stored while the next one is validated: at most one, so memory stays bounded. */
+        CompletableFuture<Void> storing = CompletableFuture.completedFuture(null);
 
         Staging(String tenant, UUID datasetId, UUID importId, UploadSpool spool) {
             this.tenant = tenant;
@@ -377,12 +396,67 @@ public class ImportService {
             }
             String recordHash = keyedHashes.hash(contentKeyName(tenant),
                     RecordJson.canonical(record, imageHashes).getBytes(StandardCharsets.UTF_8)).text();
-            if (!seenRecordHashes.add(recordHash) || storedAlready(recordHash)) {
-                duplicates++;
+            if (!seenRecordHashes.add(recordHash)) {
+                duplicates.incrementAndGet();
                 return errors;
             }
-            store(line, record, images, imageHashes, recordHash);
+            pending.add(new Pending(line, record, images, imageHashes, recordHash));
+            pendingBytes += images.stream().mapToLong(NormalisedImage::size).sum();
+            if (pending.size() >= BATCH_RECORDS || pendingBytes >= BATCH_BYTES) {
+                storeInBackground();
+            }
             return errors;
+        }
+
+        /**
+         * Hands the pending batch to a worker thread, after the previous batch is stored: writing blobs and
+         * committing rows mostly waits on the disk, which the next batch's decoding then overlaps.
+         */
+        private void storeInBackground() throws IOException {
+            finishStoring();
+            List<Pending> batch = pending;
+            pending = new ArrayList<>();
+            pendingBytes = 0;
+            storing = CompletableFuture.runAsync(() -> {
+                try {
+                    store(batch);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, Infrastructure.getDefaultWorkerPool());
+        }
+
+        /** Waits for the batch being stored; its failure fails the import. */
+        private void finishStoring() throws IOException {
+            try {
+                storing.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof UncheckedIOException io) {
+                    throw io.getCause();
+                }
+                if (e.getCause() instanceof RuntimeException runtime) {
+                    throw runtime;
+                }
+                throw e;
+            }
+        }
+
+        /** Waits for a batch still being stored, whatever its outcome, so that nothing is written after it. */
+        void settle() {
+            try {
+                storing.join();
+            } catch (CompletionException e) {
+                LOG.debug("A batch of a failed import was not stored", e);
+            }
+        }
+
+        /** Stores what is pending and waits until every batch is stored. */
+        void flush() throws IOException {
+            finishStoring();
+            List<Pending> batch = pending;
+            pending = new ArrayList<>();
+            pendingBytes = 0;
+            store(batch);
         }
 
         private byte[] bytesOf(ImageRef ref) throws IOException {
@@ -397,53 +471,87 @@ public class ImportService {
                     + " the file in the images archive, or inline it as a data: URL");
         }
 
-        private boolean storedAlready(String recordHash) {
-            return pool.preparedQuery("SELECT 1 FROM dataset_record r JOIN dataset_import i ON i.id = r.import_id"
-                    + " WHERE r.dataset_id = $1 AND r.record_hash = $2 AND i.state = 'succeeded'")
-                    .execute(Tuple.of(datasetId, recordHash)).await().indefinitely().rowCount() > 0;
-        }
-
-        /** Seals and writes the blobs first, then commits the rows that name them. */
-        private void store(long line, ImportRecord record, List<NormalisedImage> images, List<String> imageHashes,
-                String recordHash) throws IOException {
-            UUID recordId = Ids.newId();
-            List<Tuple> imageRows = new ArrayList<>();
-            for (int i = 0; i < images.size(); i++) {
-                NormalisedImage image = images.get(i);
-                DataKey key = dataKeys.generate(datasetKeyName(tenant, datasetId));
-                byte[] blob = ImageCipher.seal(key.plaintext(),
-                        new ImageCipher.Place(tenant, datasetId.toString(), recordId.toString(), i),
-                        image.toByteArray());
-                Arrays.fill(key.plaintext(), (byte) 0);
-                String blobKey = blobKey(tenant, datasetId, recordId, i);
-                blobs.put(blobKey, blob);
-                imageRows.add(Tuple.from(List.of(recordId, i, "image/png", image.width(), image.height(),
-                        (long) image.size(), imageHashes.get(i), blobKey, key.wrapped())));
+        /**
+         * Stores a batch of records: those the dataset holds already are duplicates; for the others, every blob is
+         * sealed and written durably first, then one transaction inserts their rows, so a committed row never names
+         * a missing blob and one commit (one WAL flush) serves the whole batch.
+         */
+        private void store(List<Pending> pending) throws IOException {
+            if (pending.isEmpty()) {
+                return;
             }
-            Tuple recordRow = Tuple.from(List.of(recordId, tenant, datasetId, importId, line,
-                    record.clientId().orElse(""), RecordJson.messages(record.messages()),
-                    RecordJson.annotations(record.annotations()), record.expectedOutputJson().orElse(""), recordHash,
-                    (int) Math.min(Integer.MAX_VALUE, new TokenEstimator(limits()).estimate(record)),
-                    now()));
-            boolean inserted = pool.withTransaction(tx -> tx.preparedQuery("INSERT INTO dataset_record (id, tenant,"
+            Set<String> held = new HashSet<>();
+            pool.preparedQuery("SELECT record_hash FROM dataset_record WHERE dataset_id = $1 AND record_hash = ANY($2)")
+                    .execute(Tuple.of(datasetId, pending.stream().map(Pending::recordHash).toArray(String[]::new)))
+                    .await().indefinitely()
+                    .forEach(row -> held.add(row.getString("record_hash")));
+            Map<String, byte[]> sealed = new LinkedHashMap<>();
+            List<Tuple> recordRows = new ArrayList<>();
+            Map<UUID, List<Tuple>> imageRows = new LinkedHashMap<>();
+            TokenEstimator tokens = new TokenEstimator(limits());
+            for (Pending record : pending) {
+                if (held.contains(record.recordHash())) {
+                    duplicates.incrementAndGet();
+                    continue;
+                }
+                UUID recordId = Ids.newId();
+                List<Tuple> images = new ArrayList<>();
+                for (int i = 0; i < record.images().size(); i++) {
+                    NormalisedImage image = record.images().get(i);
+                    DataKey key = dataKeys.generate(datasetKeyName(tenant, datasetId));
+                    String blobKey = blobKey(tenant, datasetId, recordId, i);
+                    sealed.put(blobKey, ImageCipher.seal(key.plaintext(),
+                            new ImageCipher.Place(tenant, datasetId.toString(), recordId.toString(), i),
+                            image.toByteArray()));
+                    Arrays.fill(key.plaintext(), (byte) 0);
+                    images.add(Tuple.from(List.of(recordId, i, "image/png", image.width(), image.height(),
+                            (long) image.size(), record.imageHashes().get(i), blobKey, key.wrapped())));
+                }
+                imageRows.put(recordId, images);
+                recordRows.add(Tuple.from(List.of(recordId, tenant, datasetId, importId, record.line(),
+                        record.record().clientId().orElse(""), RecordJson.messages(record.record().messages()),
+                        RecordJson.annotations(record.record().annotations()),
+                        record.record().expectedOutputJson().orElse(""), record.recordHash(),
+                        (int) Math.min(Integer.MAX_VALUE, tokens.estimate(record.record())), now())));
+            }
+            if (recordRows.isEmpty()) {
+                return;
+            }
+            blobs.putAll(sealed);
+            Set<UUID> inserted = pool.withTransaction(tx -> tx.preparedQuery("INSERT INTO dataset_record (id, tenant,"
                     + " dataset_id, import_id, line, client_id, messages_json, annotations_json, expected_output_json,"
                     + " record_hash, estimated_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-                    + " $11, $12) ON CONFLICT (dataset_id, record_hash) DO NOTHING")
-                    .execute(recordRow)
-                    .chain(result -> result.rowCount() == 0 || imageRows.isEmpty()
-                            ? Uni.createFrom().item(result.rowCount() > 0)
-                            : tx.preparedQuery("INSERT INTO record_image (record_id, index, media_type, width, height,"
-                                    + " size_bytes, content_hash, blob_key, wrapped_key) VALUES ($1, $2, $3, $4, $5,"
-                                    + " $6, $7, $8, $9)").executeBatch(imageRows).replaceWith(true)))
+                    + " $11, $12) ON CONFLICT (dataset_id, record_hash) DO NOTHING RETURNING id")
+                    .executeBatch(recordRows)
+                    .chain(results -> {
+                        Set<UUID> ids = new HashSet<>();
+                        for (RowSet<Row> result = results; result != null; result = result.next()) {
+                            result.forEach(row -> ids.add(row.getUUID("id")));
+                        }
+                        List<Tuple> images = new ArrayList<>();
+                        ids.forEach(id -> images.addAll(imageRows.get(id)));
+                        return images.isEmpty()
+                                ? Uni.createFrom().item(ids)
+                                : tx.preparedQuery("INSERT INTO record_image (record_id, index, media_type, width,"
+                                        + " height, size_bytes, content_hash, blob_key, wrapped_key) VALUES ($1, $2,"
+                                        + " $3, $4, $5, $6, $7, $8, $9)").executeBatch(images).replaceWith(ids);
+                    }))
                     .await().indefinitely();
-            if (!inserted) {
-                // Another import of the same dataset holds this record already: a duplicate, blobs unneeded.
-                duplicates++;
-                for (int i = 0; i < images.size(); i++) {
-                    blobs.delete(blobKey(tenant, datasetId, recordId, i));
+            // A concurrent import of the same dataset took these records first: duplicates, blobs unneeded.
+            for (Map.Entry<UUID, List<Tuple>> record : imageRows.entrySet()) {
+                if (!inserted.contains(record.getKey())) {
+                    duplicates.incrementAndGet();
+                    for (Tuple image : record.getValue()) {
+                        blobs.delete(image.getString(7));
+                    }
                 }
             }
         }
+    }
+
+    /** A checked record waiting for its batch to be stored. */
+    private record Pending(long line, ImportRecord record, List<NormalisedImage> images, List<String> imageHashes,
+            String recordHash) {
     }
 
     /** An image the upload cannot provide. */

@@ -3,6 +3,7 @@ package dev.loupe.dataset.storage;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -11,8 +12,11 @@ import java.util.Optional;
  */
 public interface BlobStore {
 
-    /** Stores a blob durably (on return it survives a crash), replacing any blob under that key. */
-    void put(String key, byte[] data) throws IOException;
+    /**
+     * Stores blobs durably (on return every one survives a crash), replacing any blob under the same key. Several
+     * at once, so that a store can make them durable together.
+     */
+    void putAll(Map<String, byte[]> blobs) throws IOException;
 
     /** The blob, or empty when there is none. */
     Optional<byte[]> get(String key) throws IOException;

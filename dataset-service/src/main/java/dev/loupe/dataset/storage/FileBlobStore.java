@@ -13,14 +13,18 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * Blobs as files under a root folder (owner-only). A blob is written to a temporary file in its folder, forced to
- * disk, renamed into place and the folder forced too, so a crash leaves either the whole blob or none; temporary
+ * disk and renamed into place, and once a batch is written each of its folders is forced too, so a crash leaves
+ * either the whole blob or none; temporary
  * files a crash left behind end in {@code .tmp} and are removed by the sweeper like any unnamed blob.
  */
 public final class FileBlobStore implements BlobStore {
@@ -33,21 +37,27 @@ public final class FileBlobStore implements BlobStore {
     }
 
     @Override
-    public void put(String key, byte[] data) throws IOException {
-        Path file = file(key);
-        Path folder = file.getParent();
-        createOwnerOnly(folder);
-        Path temporary = Files.createTempFile(folder, file.getFileName().toString(), ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
-            ByteBuffer buffer = ByteBuffer.wrap(data);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
+    public void putAll(Map<String, byte[]> blobs) throws IOException {
+        Set<Path> folders = new LinkedHashSet<>();
+        for (Map.Entry<String, byte[]> blob : blobs.entrySet()) {
+            Path file = file(blob.getKey());
+            Path folder = file.getParent();
+            createOwnerOnly(folder);
+            Path temporary = Files.createTempFile(folder, file.getFileName().toString(), ".tmp",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
+                ByteBuffer buffer = ByteBuffer.wrap(blob.getValue());
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                channel.force(true);
             }
-            channel.force(true);
+            Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            folders.add(folder);
         }
-        Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        forceFolder(folder);
+        for (Path folder : folders) {
+            forceFolder(folder);
+        }
     }
 
     @Override
