@@ -29,6 +29,12 @@ final class ImportUploads {
     static Import upload(ManagedChannel channel, String user, String datasetId, ImportFormat format, ImportMode mode,
             String key,
             Map<String, byte[]> images, String records) throws Exception {
+        return upload(channel, user, datasetId, format, mode, key, images, records.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The same, with the records file as bytes (which need not be valid UTF-8). */
+    static Import upload(ManagedChannel channel, String user, String datasetId, ImportFormat format, ImportMode mode,
+            String key, Map<String, byte[]> images, byte[] data) throws Exception {
         CompletableFuture<Import> result = new CompletableFuture<>();
         StreamObserver<ImportChunk> upload = DatasetServiceGrpc.newStub(channel)
                 .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
@@ -64,7 +70,6 @@ final class ImportUploads {
                         .setLast(end == bytes.length)).build());
             }
         }
-        byte[] data = records.getBytes(StandardCharsets.UTF_8);
         for (int offset = 0; offset < data.length; offset += 100) {
             upload.onNext(ImportChunk.newBuilder()
                     .setRecordsData(ByteString.copyFrom(data, offset, Math.min(100, data.length - offset)))
