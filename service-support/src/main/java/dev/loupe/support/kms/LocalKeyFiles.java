@@ -2,6 +2,7 @@ package dev.loupe.support.kms;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -16,7 +17,9 @@ import java.util.regex.Pattern;
 /**
  * The key files of the {@code local} provider: one file per key name and kind in the key folder, one line per
  * version ({@code v<n> <fields...>}, versions counted from 1), readable by the owner only and replaced whole
- * through a rename, so a crash never leaves half a file.
+ * through a rename, so a crash never leaves half a file. The folder is synced after each rename and deletion, so
+ * that a version handed out is not lost to a power cut (what it wrapped or signed may already be stored
+ * elsewhere).
  */
 final class LocalKeyFiles {
     private static final Pattern KEY_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,126}");
@@ -90,6 +93,28 @@ final class LocalKeyFiles {
             Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write key file " + file, e);
+        }
+        syncFolder();
+    }
+
+    /** Deletes the file if it exists. Overwriting it first would be pointless on copy-on-write and flash storage. */
+    void delete(Path file) {
+        try {
+            if (!Files.deleteIfExists(file)) {
+                return;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot delete key file " + file, e);
+        }
+        syncFolder();
+    }
+
+    private void syncFolder() {
+        try (FileChannel folder = FileChannel.open(keyDir, StandardOpenOption.READ)) {
+            folder.force(true);
+        } catch (IOException e) {
+            // Some platforms cannot open a folder (Windows): the rename or deletion stands, and its durability
+            // across a power cut is then the file system's alone.
         }
     }
 }

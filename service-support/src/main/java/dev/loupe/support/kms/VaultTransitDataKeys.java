@@ -1,6 +1,7 @@
 package dev.loupe.support.kms;
 
 import java.util.Base64;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -22,11 +23,19 @@ import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransitUpdateKeyP
 /**
  * Key-encryption keys held by HashiCorp Vault's transit engine: the production provider. The KEK never leaves
  * Vault: data keys come from {@code transit/datakey/plaintext}, are unwrapped by {@code transit/decrypt} and moved
- * to the newest version by {@code transit/rewrap}; wrappings are Vault's ciphertexts ({@code vault:v<n>:...}).
- * KEKs are {@code aes256-gcm96}, not exportable, created on first use; destroying one allows its deletion first,
- * since Vault refuses to delete a key otherwise.
+ * to the newest version by {@code transit/rewrap}; wrappings are Vault's ciphertexts as it returns them
+ * ({@code vault:v<n>:<base64 nonce || ciphertext || tag>}). KEKs are {@code aes256-gcm96}, not exportable,
+ * created on first use; destroying one allows its deletion first, since Vault refuses to delete a key otherwise.
  */
 public final class VaultTransitDataKeys implements DataKeys {
+    /**
+     * What Vault answers (400) when a ciphertext cannot be decrypted by the key named in the path: a missing key,
+     * a malformed or too new ciphertext ({@code invalid ciphertext: ...}), a version below the minimum decryption
+     * version, a failed GCM tag check. Other 400s (a request Loupe got wrong) stay errors, not "data gone".
+     */
+    private static final List<String> UNAVAILABLE = List.of("encryption key not found", "invalid ciphertext",
+            "disallowed by policy (too old)", "cipher: message authentication failed");
+
     private final VaultSecretsTransit transit;
     /** KEKs known to exist, so that each data key costs one call to Vault, not two. */
     private final Set<String> existing = ConcurrentHashMap.newKeySet();
@@ -38,44 +47,46 @@ public final class VaultTransitDataKeys implements DataKeys {
     @Override
     public DataKey generate(String keyName) {
         if (!existing.contains(keyName)) {
-            if (!exists(keyName)) {
-                join(transit.createKey(keyName, new VaultSecretsTransitCreateKeyParams()
-                        .setType(VaultSecretsTransitKeyType.AES256_GCM96)
-                        .setExportable(false)));
-            }
-            existing.add(keyName);
+            createIfAbsent(keyName);
         }
-        VaultSecretsTransitGenerateDataKeyResultData key = join(transit.generateDataKey(
-                VaultSecretsTransitDataKeyType.PLAINTEXT, keyName, new VaultSecretsTransitGenerateDataKeyParams()));
-        return new DataKey(Base64.getDecoder().decode(key.getPlaintext()), key.getCiphertext());
+        VaultSecretsTransitGenerateDataKeyResultData key;
+        try {
+            key = generateDataKey(keyName);
+        } catch (VaultClientException e) {
+            if (!isMissingKey(e)) {
+                throw e;
+            }
+            // Destroyed since it was cached, by another instance: make the fresh KEK that generate promises.
+            existing.remove(keyName);
+            createIfAbsent(keyName);
+            key = generateDataKey(keyName);
+        }
+        byte[] plaintext = Base64.getDecoder().decode(key.getPlaintext());
+        if (plaintext.length != 32) {
+            throw new IllegalStateException("Vault answered a data key of " + plaintext.length
+                    + " bytes for key " + keyName + ", not 32");
+        }
+        return new DataKey(plaintext, key.getCiphertext());
     }
 
     @Override
     public byte[] unwrap(String keyName, String wrapped) {
-        DataKeys.versionOf(wrapped);
+        int version = DataKeys.versionOf(wrapped);
         try {
             return join(transit.decrypt(keyName, new VaultSecretsTransitDecryptParams().setCiphertext(wrapped)));
         } catch (VaultClientException e) {
-            if (e.getStatus() != null && (e.getStatus() == 400 || e.getStatus() == 404)) {
-                // Vault's answers for a destroyed key, a retired version and a failed integrity check.
-                throw new DataKeyUnavailableException("Vault cannot unwrap a data key of " + keyName + ": "
-                        + e.getErrors(), e);
-            }
-            throw e;
+            throw unavailable("unwrap", keyName, version, e);
         }
     }
 
     @Override
     public String rewrap(String keyName, String wrapped) {
+        int version = DataKeys.versionOf(wrapped);
         try {
             return join(transit.rewrap(keyName, new VaultSecretsTransitRewrapParams().setCiphertext(wrapped)))
                     .getCiphertext();
         } catch (VaultClientException e) {
-            if (e.getStatus() != null && (e.getStatus() == 400 || e.getStatus() == 404)) {
-                throw new DataKeyUnavailableException("Vault cannot rewrap a data key of " + keyName + ": "
-                        + e.getErrors(), e);
-            }
-            throw e;
+            throw unavailable("rewrap", keyName, version, e);
         }
     }
 
@@ -87,7 +98,22 @@ public final class VaultTransitDataKeys implements DataKeys {
 
     @Override
     public void setMinDecryptionVersion(String keyName, int version) {
-        join(transit.updateKey(keyName, new VaultSecretsTransitUpdateKeyParams().setMinDecryptionVersion(version)));
+        if (version < 1) {
+            // Vault would take 0 for 1 and answer a warning only; refuse it as the local provider does.
+            throw new IllegalArgumentException("Cannot set the minimum decryption version of key " + keyName
+                    + " to " + version + ": versions start at 1");
+        }
+        try {
+            join(transit.updateKey(keyName, new VaultSecretsTransitUpdateKeyParams()
+                    .setMinDecryptionVersion(version)));
+        } catch (VaultClientException e) {
+            if (e.getStatus() != null && e.getStatus() == 400) {
+                // "cannot set min decryption version of 3, latest key version is 2", "no existing key named ...".
+                throw new IllegalArgumentException("Cannot set the minimum decryption version of key " + keyName
+                        + " to " + version + ": " + e.getErrors(), e);
+            }
+            throw e;
+        }
     }
 
     @Override
@@ -100,6 +126,21 @@ public final class VaultTransitDataKeys implements DataKeys {
         join(transit.deleteKey(keyName));
     }
 
+    private void createIfAbsent(String keyName) {
+        if (!exists(keyName)) {
+            // Creating a key that exists changes nothing in Vault, so a race with another instance is harmless.
+            join(transit.createKey(keyName, new VaultSecretsTransitCreateKeyParams()
+                    .setType(VaultSecretsTransitKeyType.AES256_GCM96)
+                    .setExportable(false)));
+        }
+        existing.add(keyName);
+    }
+
+    private VaultSecretsTransitGenerateDataKeyResultData generateDataKey(String keyName) {
+        return join(transit.generateDataKey(VaultSecretsTransitDataKeyType.PLAINTEXT, keyName,
+                new VaultSecretsTransitGenerateDataKeyParams().setBits(256)));
+    }
+
     private boolean exists(String keyName) {
         try {
             join(transit.readKey(keyName));
@@ -110,6 +151,23 @@ public final class VaultTransitDataKeys implements DataKeys {
             }
             throw e;
         }
+    }
+
+    private static boolean isMissingKey(VaultClientException e) {
+        return e.getStatus() != null && e.getStatus() == 400 && e.hasErrorContaining("encryption key not found");
+    }
+
+    /** Vault's refusal to decrypt as a {@link DataKeyUnavailableException}; any other error unchanged. */
+    private static RuntimeException unavailable(String operation, String keyName, int version,
+            VaultClientException e) {
+        Integer status = e.getStatus();
+        boolean refused = status != null
+                && (status == 404 || (status == 400 && UNAVAILABLE.stream().anyMatch(e::hasErrorContaining)));
+        if (!refused) {
+            return e;
+        }
+        return new DataKeyUnavailableException("Vault cannot " + operation + " a data key under version " + version
+                + " of key " + keyName + ": " + e.getErrors(), e);
     }
 
     /** Waits for Vault's answer, rethrowing its own exception rather than a wrapper. */

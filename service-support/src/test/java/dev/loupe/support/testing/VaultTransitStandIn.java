@@ -32,9 +32,9 @@ import com.sun.net.httpserver.HttpServer;
 
 /**
  * A stand-in for the part of HashiCorp Vault's transit secrets engine HTTP API that Loupe uses, because no Vault
- * server can be installed where Loupe is built and tested. It holds real Ed25519 keys and really signs, so that
- * what Loupe's Vault provider does is checked end to end through the quarkus-vault client; it is not Vault, and
- * behaviour it does not model (policies, leases, storage) is not tested by it.
+ * server can be installed where Loupe is built and tested. It holds real Ed25519 and AES-256 keys and really
+ * signs and encrypts, so that what Loupe's Vault provider does is checked end to end through the quarkus-vault
+ * client; it is not Vault, and behaviour it does not model (policies, leases, storage) is not tested by it.
  *
  * <p>
  * Endpoints: {@code GET /v1/auth/token/lookup-self}; {@code GET} and {@code POST /v1/transit/keys/:name} (read,
@@ -42,13 +42,16 @@ import com.sun.net.httpserver.HttpServer;
  * {@code POST /v1/transit/sign/:name[/:algorithm]} with {@code input} or {@code batch_input} (ed25519 keys);
  * {@code POST /v1/transit/hmac/:name[/:algorithm]} with {@code input} and optional {@code key_version}
  * (SHA-256 only; like Vault, every version of every key holds its own random HMAC key);
- * {@code POST /v1/transit/keys/:name/config} ({@code min_decryption_version}, {@code deletion_allowed});
- * {@code DELETE /v1/transit/keys/:name} (only once deletion is allowed); for aes256-gcm96 keys, which really
- * encrypt with AES-256-GCM, {@code POST /v1/transit/datakey/plaintext/:name}, {@code POST /v1/transit/decrypt/:name}
- * and {@code POST /v1/transit/rewrap/:name}, refusing versions below the minimum decryption version with Vault's
- * error text. Every request must
- * carry the token in {@code X-Vault-Token} (403 otherwise); anything else answers 404 in Vault's error shape and
- * is remembered in {@link #unhandled()}.
+ * {@code POST /v1/transit/keys/:name/config} with {@code min_decryption_version} (0 counts as 1; above the latest
+ * version refused) and {@code deletion_allowed}; {@code DELETE /v1/transit/keys/:name} (refused with 400 for a
+ * missing key and until deletion is allowed). For aes256-gcm96 keys, every version of which also holds its own random AES-256 key:
+ * {@code POST /v1/transit/datakey/plaintext/:name} with optional {@code bits} (128, 256 or 512; answers
+ * {@code plaintext}, {@code ciphertext} and {@code key_version}), {@code POST /v1/transit/decrypt/:name} and
+ * {@code POST /v1/transit/rewrap/:name} with {@code ciphertext}. Ciphertexts are laid out as Vault's,
+ * {@code vault:v<n>:<base64 12-byte nonce || ciphertext || 16-byte tag>}, and refused with Vault's error texts,
+ * checked in Vault's order (no prefix, too new, below {@code min_decryption_version}, bad base64, failed tag
+ * check). Every request must carry the token in {@code X-Vault-Token} (403 otherwise); anything else answers 404
+ * in Vault's error shape and is remembered in {@link #unhandled()}.
  */
 public final class VaultTransitStandIn implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -125,29 +128,21 @@ public final class VaultTransitStandIn implements AutoCloseable {
                 respond(exchange, 200, keyInfo(parts[4], key));
             } else if (parts.length == 6 && path.startsWith("/v1/transit/keys/") && parts[5].equals("config")
                     && method.equals("POST")) {
-                TransitKey key = keys.get(parts[4]);
-                if (key == null) {
-                    error(exchange, 400, "no key " + parts[4]);
-                    return;
-                }
-                if (body.has("min_decryption_version")) {
-                    key.minDecryptionVersion = body.get("min_decryption_version").asInt();
-                }
-                if (body.has("deletion_allowed")) {
-                    key.deletionAllowed = body.get("deletion_allowed").asBoolean();
-                }
-                respond(exchange, 200, keyInfo(parts[4], key));
+                configure(exchange, parts[4], body);
             } else if (parts.length == 5 && path.startsWith("/v1/transit/keys/") && method.equals("DELETE")) {
                 TransitKey key = keys.get(parts[4]);
-                if (key != null && !key.deletionAllowed) {
-                    error(exchange, 400, "deletion is not allowed for this key");
+                if (key == null || !key.deletionAllowed) {
+                    error(exchange, 400, "error deleting policy " + parts[4] + ": "
+                            + (key == null
+                                    ? "could not delete policy; not found"
+                                    : "deletion is not allowed for this policy"));
                     return;
                 }
                 keys.remove(parts[4]);
                 exchange.sendResponseHeaders(204, -1);
             } else if (parts.length == 6 && path.startsWith("/v1/transit/datakey/") && parts[4].equals("plaintext")
                     && method.equals("POST")) {
-                dataKey(exchange, parts[5]);
+                dataKey(exchange, parts[5], body);
             } else if (parts.length == 5 && path.startsWith("/v1/transit/decrypt/") && method.equals("POST")) {
                 decrypt(exchange, parts[4], body);
             } else if (parts.length == 5 && path.startsWith("/v1/transit/rewrap/") && method.equals("POST")) {
@@ -213,12 +208,45 @@ public final class VaultTransitStandIn implements AutoCloseable {
                 .put("hmac", "vault:v" + version + ":" + Base64.getEncoder().encodeToString(result)));
     }
 
-    private void dataKey(HttpExchange exchange, String name) throws IOException, GeneralSecurityException {
+    private void configure(HttpExchange exchange, String name, JsonNode body) throws IOException {
+        TransitKey key = keys.get(name);
+        if (key == null) {
+            error(exchange, 400, "no existing key named " + name + " could be found");
+            return;
+        }
+        if (body.has("min_decryption_version")) {
+            // Vault's checks, in its order; nothing changes when one fails.
+            int minimum = body.get("min_decryption_version").asInt();
+            if (minimum < 0) {
+                error(exchange, 400, "min decryption version cannot be negative");
+                return;
+            }
+            minimum = Math.max(minimum, 1);
+            if (minimum != key.minDecryptionVersion && minimum > key.versions().size()) {
+                error(exchange, 400, "cannot set min decryption version of " + minimum + ", latest key version is "
+                        + key.versions().size());
+                return;
+            }
+            key.minDecryptionVersion = minimum;
+        }
+        if (body.has("deletion_allowed")) {
+            key.deletionAllowed = body.get("deletion_allowed").asBoolean();
+        }
+        respond(exchange, 200, keyInfo(name, key));
+    }
+
+    private void dataKey(HttpExchange exchange, String name, JsonNode body)
+            throws IOException, GeneralSecurityException {
         TransitKey key = encryptionKey(exchange, name);
         if (key == null) {
             return;
         }
-        byte[] plaintext = new byte[32];
+        int bits = body.path("bits").asInt(256);
+        if (bits != 128 && bits != 256 && bits != 512) {
+            error(exchange, 400, "invalid bit length");
+            return;
+        }
+        byte[] plaintext = new byte[bits / 8];
         RANDOM.nextBytes(plaintext);
         respond(exchange, 200, JSON.createObjectNode()
                 .put("plaintext", Base64.getEncoder().encodeToString(plaintext))
@@ -261,7 +289,7 @@ public final class VaultTransitStandIn implements AutoCloseable {
             return null;
         }
         if (key.type().equals("ed25519")) {
-            error(exchange, 400, "key type ed25519 does not support encryption");
+            error(exchange, 400, "message encryption not supported for key type ed25519");
             return null;
         }
         return key;
@@ -281,25 +309,47 @@ public final class VaultTransitStandIn implements AutoCloseable {
         return "vault:v" + version + ":" + Base64.getEncoder().encodeToString(out);
     }
 
-    /** The plaintext of a ciphertext, or null after answering the error Vault gives. */
+    /** The plaintext of a ciphertext, or null after answering the error Vault gives, checked in Vault's order. */
     private static byte[] open(HttpExchange exchange, TransitKey key, String ciphertext) throws IOException,
             GeneralSecurityException {
-        String[] parts = ciphertext.split(":", 3);
+        if (ciphertext.isEmpty()) {
+            error(exchange, 400, "missing ciphertext to decrypt");
+            return null;
+        }
+        if (!ciphertext.startsWith("vault:v")) {
+            error(exchange, 400, "invalid ciphertext: no prefix");
+            return null;
+        }
+        String[] parts = ciphertext.substring("vault:v".length()).split(":", 2);
+        if (parts.length != 2) {
+            error(exchange, 400, "invalid ciphertext: wrong number of fields");
+            return null;
+        }
         int version;
-        byte[] sealed;
         try {
-            version = Integer.parseInt(parts[1].substring(1));
-            sealed = Base64.getDecoder().decode(parts[2]);
-        } catch (RuntimeException e) {
-            error(exchange, 400, "invalid ciphertext: unable to decode");
+            // Vault reads version 0 as 1, from before its versions started at 1.
+            version = Math.max(Integer.parseInt(parts[0]), 1);
+        } catch (NumberFormatException e) {
+            error(exchange, 400, "invalid ciphertext: version number could not be decoded");
+            return null;
+        }
+        if (version > key.versions().size()) {
+            error(exchange, 400, "invalid ciphertext: version is too new");
             return null;
         }
         if (version < key.minDecryptionVersion) {
             error(exchange, 400, "ciphertext or signature version is disallowed by policy (too old)");
             return null;
         }
-        if (version > key.versions().size() || sealed.length <= 12) {
-            error(exchange, 400, "invalid ciphertext: invalid key version");
+        byte[] sealed;
+        try {
+            sealed = Base64.getDecoder().decode(parts[1]);
+        } catch (IllegalArgumentException e) {
+            error(exchange, 400, "invalid ciphertext: could not decode base64");
+            return null;
+        }
+        if (sealed.length < 12 + 16) {
+            error(exchange, 400, "invalid ciphertext length");
             return null;
         }
         Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
@@ -369,7 +419,7 @@ public final class VaultTransitStandIn implements AutoCloseable {
         return new Version(signing, hmacKey, aesKey);
     }
 
-    /** A transit key: its type and its versions, oldest first. */
+    /** A transit key: its type, its versions, oldest first, and the settings of its {@code config} endpoint. */
     private static final class TransitKey {
         final String type;
         final List<Version> versions;
@@ -390,7 +440,10 @@ public final class VaultTransitStandIn implements AutoCloseable {
         }
     }
 
-    /** One version: the signing pair of an ed25519 key, and the HMAC key every version has. */
+    /**
+     * One version: the signing pair of an ed25519 key, the AES-256 key of an aes256-gcm96 key, and the HMAC key
+     * every version has.
+     */
     private record Version(KeyPair signing, byte[] hmacKey, byte[] aesKey) {
     }
 
