@@ -31,6 +31,7 @@ public final class Generator {
     }
 
     /**
+     * @param manager the generation's arrays live in a sub-manager of it while it runs, freed before it returns
      * @param prompts token ids of each prompt (images already expanded to image tokens)
      * @param pixels the images of all prompts in order, {@code [I, 3, S, S]}; any shape with I = 0 for none
      * @return the new tokens of each prompt, without the stop token
@@ -56,59 +57,64 @@ public final class Generator {
         }
         boolean[] finished = new boolean[batch];
         Random random = new Random(settings.seed());
-        ParameterStore store = new ParameterStore(manager, false);
-        KvCache cache = useCache ? model.newCache() : null;
-        NDArray emptyPixels = manager.zeros(new Shape(0), pixels.getDataType());
+        // Every array of the generation lives in this sub-manager (the KV cache between steps) or in a step's
+        // scratch below it, and the model puts every array of a step into the manager of its inputs: whatever the
+        // number of steps, the caller's manager and the model's hold after the call what they held before.
+        try (NDManager generation = manager.newSubManager()) {
+            ParameterStore store = new ParameterStore(generation, false);
+            KvCache cache = useCache ? model.newCache() : null;
+            NDArray emptyPixels = generation.zeros(new Shape(0), pixels.getDataType());
 
-        // The first step reads the prompts (and their images); each later step adds one position per row.
-        long[][] stepIds = ids;
-        boolean[][] stepIsToken = isToken;
-        NDArray stepPixels = pixels;
-        for (int step = 0; step < settings.maxNewTokens(); step++) {
-            NDArray logits;
-            try (NDManager scratch = manager.newSubManager()) {
-                NDArray input = scratch.create(flatten(stepIds), new Shape(batch, stepIds[0].length));
-                NDArray all = model.step(store, input, stepIsToken, stepPixels, cache, false);
-                logits = all.get(new NDIndex(":, -1, :")).toType(DataType.FLOAT64, false);
-                if (cache != null) {
-                    // The cache outlives the step's scratch arrays.
-                    cache.keepIn(manager);
-                }
-                double[] last = logits.toDoubleArray();
-                int vocab = (int) logits.getShape().get(1);
-                long[] next = new long[batch];
-                for (int b = 0; b < batch; b++) {
-                    if (finished[b]) {
-                        next[b] = padToken;
-                        continue;
+            // The first step reads the prompts (and their images); each later step adds one position per row.
+            long[][] stepIds = ids;
+            boolean[][] stepIsToken = isToken;
+            NDArray stepPixels = pixels;
+            for (int step = 0; step < settings.maxNewTokens(); step++) {
+                NDArray logits;
+                try (NDManager scratch = generation.newSubManager()) {
+                    NDArray input = scratch.create(flatten(stepIds), new Shape(batch, stepIds[0].length));
+                    NDArray all = model.step(store, input, stepIsToken, stepPixels, cache, false);
+                    logits = all.get(new NDIndex(":, -1, :")).toType(DataType.FLOAT64, false);
+                    if (cache != null) {
+                        // The cache outlives the step's scratch arrays.
+                        cache.keepIn(generation);
                     }
-                    double[] row = Arrays.copyOfRange(last, b * vocab, (b + 1) * vocab);
-                    // The image token stands for image features; produced as text it would mean nothing.
-                    row[(int) model.config().imageTokenIndex()] = Double.NEGATIVE_INFINITY;
-                    next[b] = Sampling.pick(row, settings, random);
-                    if (settings.stopTokens().contains(next[b])) {
-                        finished[b] = true;
+                    double[] last = logits.toDoubleArray();
+                    int vocab = (int) logits.getShape().get(1);
+                    long[] next = new long[batch];
+                    for (int b = 0; b < batch; b++) {
+                        if (finished[b]) {
+                            next[b] = padToken;
+                            continue;
+                        }
+                        double[] row = Arrays.copyOfRange(last, b * vocab, (b + 1) * vocab);
+                        // The image token stands for image features; produced as text it would mean nothing.
+                        row[(int) model.config().imageTokenIndex()] = Double.NEGATIVE_INFINITY;
+                        next[b] = Sampling.pick(row, settings, random);
+                        if (settings.stopTokens().contains(next[b])) {
+                            finished[b] = true;
+                        } else {
+                            produced.get(b).add(next[b]);
+                        }
+                    }
+                    boolean[][] nextIsToken = new boolean[batch][1];
+                    for (int b = 0; b < batch; b++) {
+                        // A row that just finished adds its stop token; later it adds padding.
+                        nextIsToken[b][0] = next[b] != padToken || !finished[b];
+                    }
+                    if (allTrue(finished)) {
+                        break;
+                    }
+                    if (useCache) {
+                        stepIds = column(next);
+                        stepIsToken = nextIsToken;
+                        stepPixels = emptyPixels;
                     } else {
-                        produced.get(b).add(next[b]);
+                        ids = appendColumn(ids, next);
+                        isToken = appendColumn(isToken, nextIsToken);
+                        stepIds = ids;
+                        stepIsToken = isToken;
                     }
-                }
-                boolean[][] nextIsToken = new boolean[batch][1];
-                for (int b = 0; b < batch; b++) {
-                    // A row that just finished adds its stop token; later it adds padding.
-                    nextIsToken[b][0] = next[b] != padToken || !finished[b];
-                }
-                if (allTrue(finished)) {
-                    break;
-                }
-                if (useCache) {
-                    stepIds = column(next);
-                    stepIsToken = nextIsToken;
-                    stepPixels = emptyPixels;
-                } else {
-                    ids = appendColumn(ids, next);
-                    isToken = appendColumn(isToken, nextIsToken);
-                    stepIds = ids;
-                    stepIsToken = isToken;
                 }
             }
         }

@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
@@ -154,10 +155,13 @@ public final class HfCheckpoint {
     private static void writeShard(List<Map.Entry<String, Parameter>> tensors, DType dtype, Path file)
             throws IOException {
         SafetensorsWriter writer = new SafetensorsWriter().metadata("format", "pt");
-        for (Map.Entry<String, Parameter> entry : tensors) {
-            NDArray array = entry.getValue().getArray();
-            writer.add(entry.getKey(), dtype, array.getShape().getShape(),
-                    array.toType(DataType.FLOAT32, false).toFloatArray());
+        // The scope closes the FP32 copies of other types, which would otherwise stay in the model's manager.
+        try (NDScope scope = new NDScope()) {
+            for (Map.Entry<String, Parameter> entry : tensors) {
+                NDArray array = entry.getValue().getArray();
+                writer.add(entry.getKey(), dtype, array.getShape().getShape(),
+                        array.toType(DataType.FLOAT32, false).toFloatArray());
+            }
         }
         writer.write(file);
     }

@@ -15,6 +15,7 @@ import ai.djl.util.PairList;
 
 import dev.loupe.engine.nn.AttentionMasks;
 import dev.loupe.engine.nn.DecoderLayer;
+import dev.loupe.engine.nn.Placement;
 import dev.loupe.engine.nn.Projector;
 import dev.loupe.engine.nn.RmsNorm;
 import dev.loupe.engine.nn.RotaryEmbedding;
@@ -87,7 +88,9 @@ public final class LlavaModel extends AbstractBlock {
     }
 
     /**
-     * Computes the logits of new positions, after those a cache holds.
+     * Computes the logits of new positions, after those a cache holds. Every array the step makes, the logits and
+     * the cache's new keys and values included, belongs to the manager of {@code ids}: closing it frees the step,
+     * and nothing accumulates in the parameters' manager however many steps run.
      *
      * @param ids {@code [B, T]} the new tokens (padding anywhere a row has none, marked in {@code isToken})
      * @param isToken {@code [B][T]}
@@ -102,11 +105,11 @@ public final class LlavaModel extends AbstractBlock {
         int length = (int) ids.getShape().get(1);
         int width = config.textConfig().hiddenSize();
 
+        // Every array a step makes belongs to the manager of ids, so that closing that manager frees the step
+        // (see Placement): the gathered rows and the head's transpose would otherwise land in the parameters'
+        // manager, which lives as long as the model.
         NDArray table = parameterStore.getValue(embedTokens, ids.getDevice(), training);
-        NDArray embedded = table.get(ids.reshape(-1));
-        // The gathered rows belong to the table's manager, which lives as long as the model: hand them to the
-        // input's, so that each step's activations are freed with its inputs.
-        embedded.attach(manager);
+        NDArray embedded = Placement.withInput(table.get(ids.reshape(-1)), table, ids);
         NDArray hidden = withImages(parameterStore, embedded, ids.toLongArray(), pixels, training)
                 .reshape(batch, length, width);
 
@@ -149,7 +152,7 @@ public final class LlavaModel extends AbstractBlock {
         }
         hidden = norm.forward(parameterStore, new NDList(hidden), training).singletonOrThrow();
         NDArray head = parameterStore.getValue(lmHead, ids.getDevice(), training);
-        return hidden.matMul(head.transpose());
+        return hidden.matMul(Placement.transposed(head, hidden));
     }
 
     /** A cache for this model's layers. */
@@ -174,8 +177,11 @@ public final class LlavaModel extends AbstractBlock {
             throw new IllegalArgumentException("the sequences hold " + imageTokens + " image tokens, but "
                     + images + " images take " + images * perImage);
         }
+        // The vision tower's arrays follow the pixels' manager, which may be the caller's and outlive the step
+        // (the generator's images): a view of the pixels in the step's manager keeps them with the step.
+        NDArray localPixels = Placement.withInput(pixels.reshape(pixels.getShape()), pixels, embedded);
         NDArray features = projector
-                .forward(store, vision.forward(store, new NDList(pixels), training), training)
+                .forward(store, vision.forward(store, new NDList(localPixels), training), training)
                 .singletonOrThrow()
                 .reshape(imageTokens, -1);
         // Row k of the features goes to the k-th image token; every other position takes the zero row at the end.

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -86,7 +87,11 @@ public final class LoraAdapters {
     }
 
     private static void add(SafetensorsWriter writer, String name, NDArray array) {
-        writer.add(name, DType.F32, array.getShape().getShape(), array.toType(DataType.FLOAT32, false).toFloatArray());
+        // The scope closes an FP32 copy of another type, which would otherwise stay in the model's manager.
+        try (NDScope scope = new NDScope()) {
+            writer.add(name, DType.F32, array.getShape().getShape(),
+                    array.toType(DataType.FLOAT32, false).toFloatArray());
+        }
     }
 
     /**

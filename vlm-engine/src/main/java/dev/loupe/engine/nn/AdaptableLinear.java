@@ -3,6 +3,7 @@ package dev.loupe.engine.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
@@ -106,8 +107,10 @@ public final class AdaptableLinear extends AbstractBlock {
             return;
         }
         NDArray base = weight.getArray();
-        NDArray delta = loraB.getArray().matMul(loraA.getArray()).mul(Scalars.of(base, scaling));
-        base.addi(delta);
+        // The product, the scalar and the delta would otherwise stay in the model's manager for its lifetime.
+        try (NDScope scope = new NDScope()) {
+            base.addi(loraB.getArray().matMul(loraA.getArray()).mul(Scalars.of(base, scaling)));
+        }
         parameters.remove(loraA.getName());
         parameters.remove(loraB.getName());
         loraA.close();
@@ -124,15 +127,17 @@ public final class AdaptableLinear extends AbstractBlock {
     protected NDList forwardInternal(ParameterStore parameterStore, NDList inputs, boolean training,
             PairList<String, Object> params) {
         NDArray x = inputs.singletonOrThrow();
-        NDArray out = x.matMul(parameterStore.getValue(weight, x.getDevice(), training).transpose());
+        // The transposes are new arrays made from parameters: they would land in the model's manager and outlive
+        // the pass (see Placement). Every other array here is made from x and lands in x's manager anyway.
+        NDArray out = x.matMul(Placement.transposed(parameterStore.getValue(weight, x.getDevice(), training), x));
         if (bias != null) {
             out = out.add(parameterStore.getValue(bias, x.getDevice(), training));
         }
         if (hasAdapter()) {
             NDArray adapterIn = training && dropout > 0 ? dropout(x) : x;
-            NDArray a = parameterStore.getValue(loraA, x.getDevice(), training);
-            NDArray b = parameterStore.getValue(loraB, x.getDevice(), training);
-            out = out.add(adapterIn.matMul(a.transpose()).matMul(b.transpose()).mul(Scalars.of(x, scaling)));
+            NDArray a = Placement.transposed(parameterStore.getValue(loraA, x.getDevice(), training), x);
+            NDArray b = Placement.transposed(parameterStore.getValue(loraB, x.getDevice(), training), x);
+            out = out.add(adapterIn.matMul(a).matMul(b).mul(Scalars.of(x, scaling)));
         }
         return new NDList(out);
     }

@@ -75,11 +75,13 @@ public final class PatchEmbedding extends AbstractBlock {
         NDArray patches = pixels.reshape(batch, 3, grid, patch, grid, patch)
                 .transpose(0, 2, 4, 1, 3, 5)
                 .reshape(batch, (long) grid * grid, 3L * patch * patch);
-        NDArray kernel = parameterStore.getValue(patchWeight, pixels.getDevice(), training)
-                .reshape(width, 3L * patch * patch);
+        // Reshaped in the pixels' manager, not the parameters' (see Placement); what is computed from them
+        // follows, the class token's broadcast and concatenation included.
+        NDArray kernel = Placement.reshaped(parameterStore.getValue(patchWeight, pixels.getDevice(), training),
+                pixels, width, 3L * patch * patch);
         NDArray embedded = patches.matMul(kernel.transpose());
-        NDArray cls = parameterStore.getValue(classEmbedding, pixels.getDevice(), training)
-                .reshape(1, 1, width)
+        NDArray cls = Placement.reshaped(parameterStore.getValue(classEmbedding, pixels.getDevice(), training),
+                pixels, 1, 1, width)
                 .broadcast(batch, 1, width);
         NDArray tokens = cls.concat(embedded, 1);
         return new NDList(tokens.add(parameterStore.getValue(positionEmbedding, pixels.getDevice(), training)));

@@ -66,8 +66,11 @@ public final class SelfAttention extends AbstractBlock {
         q = RotaryEmbedding.apply(q, cos, sin);
         k = RotaryEmbedding.apply(k, cos, sin);
         if (inputs.size() == 6) {
-            k = inputs.get(4).concat(k, 2);
-            v = inputs.get(5).concat(v, 2);
+            // A concatenation belongs to the cache's manager, which outlives the step (the generator keeps the
+            // cache in its own between steps): the new cache, and the repeats and transposes made from it, belong
+            // with the step's arrays; the generator moves the new cache out after the step.
+            k = Placement.withInput(inputs.get(4).concat(k, 2), inputs.get(4), x);
+            v = Placement.withInput(inputs.get(5).concat(v, 2), inputs.get(5), x);
         }
         NDArray cachedKeys = k;
         NDArray cachedValues = v;

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -77,8 +78,11 @@ public final class TrainingCheckpoint {
 
         SafetensorsWriter optimizer = new SafetensorsWriter().metadata("step",
                 Long.toString(loop.optimizer().stepCount()));
-        loop.optimizer().exportState().forEach((name, array) -> optimizer.add(name, DType.F32,
-                array.getShape().getShape(), array.toType(DataType.FLOAT32, false).toFloatArray()));
+        // The scope closes FP32 copies of FP64 state, which would otherwise stay in the optimizer's manager.
+        try (NDScope scope = new NDScope()) {
+            loop.optimizer().exportState().forEach((name, array) -> optimizer.add(name, DType.F32,
+                    array.getShape().getShape(), array.toType(DataType.FLOAT32, false).toFloatArray()));
+        }
         optimizer.write(folder.resolve(OPTIMIZER_FILE));
 
         TrainingState state = loop.state();

@@ -33,8 +33,8 @@ import dev.loupe.engine.nn.Scalars;
  * Runs are reproducible: at every step the engine's random generator (LoRA dropout) is seeded from the run's seed
  * and the step, so a resumed run draws what an uninterrupted one would without saving libtorch's generator state,
  * which DJL does not expose. This also reseeds DJL's Java-side generator. Each batch runs in its own
- * {@link NDScope}, which frees its activations, including those that ops on parameters leave in the model's
- * manager.
+ * sub-manager, where the model puts all its arrays, and its own {@link NDScope}, which would also catch an array
+ * an op on a parameter left in the model's manager.
  *
  * <p>
  * One loop per process at a time: DJL allows one gradient collector per process.

@@ -15,8 +15,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import dev.loupe.engine.ProcessMemory;
 import dev.loupe.engine.model.LlavaConfig;
 import dev.loupe.engine.model.LlavaModel;
+import dev.loupe.engine.model.LoraAdapters;
+import dev.loupe.engine.model.LoraSettings;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -112,6 +115,29 @@ class GeneratorTest {
         assertArrayEquals(java.util.Arrays.copyOf(free.get(0), firstIndex(free.get(0), stop)), stopped.get(0));
         int otherStop = firstIndex(free.get(1), stop);
         assertArrayEquals(java.util.Arrays.copyOf(free.get(1), otherStop), stopped.get(1));
+    }
+
+    /**
+     * Nothing a generation step makes outlives it: after 20 and after 200 cached steps the manager that holds the
+     * model (and here the caller's arrays too) holds exactly what it held before. Adapters on every projection of
+     * both towers and an image in the prompts, so that every path from a parameter to an array runs.
+     */
+    @Test
+    void twoHundredCachedStepsLeaveNoArrayBehind() {
+        LoraAdapters.apply(manager, model, new LoraSettings(2, 4, 0, List.of("q_proj", "k_proj", "v_proj", "o_proj",
+                "out_proj", "gate_proj", "up_proj", "down_proj", "fc1", "fc2"), true));
+        Generator generator = new Generator(model, PAD);
+        int before = ProcessMemory.openArrays(List.of(manager));
+
+        generator.generate(manager, PROMPTS, pixels, SamplingSettings.greedy(20, Set.of()), true);
+        int after20 = ProcessMemory.openArrays(List.of(manager));
+        List<long[]> long200 = generator.generate(manager, PROMPTS, pixels, SamplingSettings.greedy(200, Set.of()),
+                true);
+        int after200 = ProcessMemory.openArrays(List.of(manager));
+
+        assertEquals(200, long200.get(0).length, "no stop token: every step ran");
+        assertEquals(after20, after200, "open arrays after 20 and after 200 generation steps");
+        assertEquals(before, after20, "open arrays before and after a generation");
     }
 
     private static int firstIndex(long[] tokens, long token) {
