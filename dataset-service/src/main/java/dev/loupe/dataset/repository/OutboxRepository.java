@@ -4,11 +4,16 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.SqlClient;
+import io.vertx.mutiny.sqlclient.Tuple;
 
 import dev.loupe.contracts.governance.v1.AuditEvent;
 import dev.loupe.support.audit.AuditOutbox;
 
-/** Writes audit events into the outbox through the current transaction's session. */
+/**
+ * Writes audit events into the outbox, inside the transaction of the change they describe: the Hibernate
+ * session's, or a Vert.x SQL client's for the services that use the pool directly.
+ */
 @ApplicationScoped
 public class OutboxRepository {
 
@@ -19,6 +24,13 @@ public class OutboxRepository {
                         .setParameter(1, AuditOutbox.eventId(event))
                         .setParameter(2, AuditOutbox.payload(event))
                         .executeUpdate())
+                .replaceWithVoid();
+    }
+
+    /** Must run on the transaction of the change the event describes (or, for a read, before what it records). */
+    public Uni<Void> add(SqlClient client, AuditEvent event) {
+        return client.preparedQuery(AuditOutbox.INSERT)
+                .execute(Tuple.of(AuditOutbox.eventId(event), AuditOutbox.payload(event)))
                 .replaceWithVoid();
     }
 }

@@ -14,8 +14,6 @@ import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.hibernate.reactive.panache.common.WithSession;
 import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
 import io.smallrye.mutiny.Uni;
-import io.vertx.pgclient.PgException;
-import org.hibernate.JDBCException;
 
 import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.dataset.config.DatasetConfig;
@@ -24,6 +22,7 @@ import dev.loupe.dataset.model.IdempotencyKey;
 import dev.loupe.dataset.repository.DatasetRepository;
 import dev.loupe.dataset.repository.IdempotencyKeyRepository;
 import dev.loupe.dataset.repository.OutboxRepository;
+import dev.loupe.dataset.repository.SqlStates;
 import dev.loupe.support.audit.AuditEvents;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
@@ -42,7 +41,6 @@ public class DatasetService {
     static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
     static final String CREATE_OPERATION = "dataset.create";
     /** PostgreSQL's SQLSTATE for a unique constraint violation. */
-    private static final String UNIQUE_VIOLATION = "23505";
 
     /** A created (or, for a retried Idempotency-Key, previously created) dataset. */
     public record Created(Dataset dataset, boolean replayed) {
@@ -127,7 +125,7 @@ public class DatasetService {
         key.createdAt = now;
         return idempotencyKeys.persistAndFlush(key)
                 .replaceWithVoid()
-                .onFailure(DatasetService::isUniqueViolation)
+                .onFailure(SqlStates::isUniqueViolation)
                 .transform(e -> new KeyClaimedConcurrently());
     }
 
@@ -222,7 +220,7 @@ public class DatasetService {
             dataset.createdByUserId = caller.userId();
             dataset.createdByUsername = caller.username();
             return datasets.persistAndFlush(dataset)
-                    .onFailure(DatasetService::isUniqueViolation)
+                    .onFailure(SqlStates::isUniqueViolation)
                     .transform(e -> taken)
                     .call(created -> outbox.add(AuditEvents.byCaller(caller, AUDIT_SOURCE, "dataset.created",
                             "dataset", id.toString(), Outcome.OUTCOME_SUCCESS, Map.of("name", name))));
@@ -246,18 +244,5 @@ public class DatasetService {
                     "Idempotency-Key must be at most " + MAX_IDEMPOTENCY_KEY_LENGTH + " characters");
         }
         return null;
-    }
-
-    /** A concurrent request took the name between the check and the insert. */
-    private static boolean isUniqueViolation(Throwable failure) {
-        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
-            String sqlState = cause instanceof JDBCException jdbc
-                    ? jdbc.getSQLState()
-                    : cause instanceof PgException pg ? pg.getSqlState() : null;
-            if (UNIQUE_VIOLATION.equals(sqlState)) {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -34,7 +34,6 @@ import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.SqlClient;
 import io.vertx.mutiny.sqlclient.Tuple;
-import io.vertx.pgclient.PgException;
 import org.jboss.logging.Logger;
 
 import dev.loupe.contracts.dataset.v1.ImportChunk;
@@ -56,12 +55,13 @@ import dev.loupe.dataset.imports.ImportReport;
 import dev.loupe.dataset.imports.ImportValidator;
 import dev.loupe.dataset.imports.RejectedLine;
 import dev.loupe.dataset.imports.TokenEstimator;
+import dev.loupe.dataset.repository.OutboxRepository;
+import dev.loupe.dataset.repository.SqlStates;
 import dev.loupe.dataset.storage.BlobStore;
 import dev.loupe.dataset.storage.ImageCipher;
 import dev.loupe.dataset.storage.UploadRefusedException;
 import dev.loupe.dataset.storage.UploadSpool;
 import dev.loupe.support.audit.AuditEvents;
-import dev.loupe.support.audit.AuditOutbox;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.id.Ids;
 import dev.loupe.support.kms.DataKey;
@@ -103,10 +103,14 @@ public class ImportService {
     private final DatasetConfig config;
     private final ImageInspector inspector;
     private final BlobSweeper sweeper;
+    private final RecordService records;
+    private final OutboxRepository outbox;
 
     public ImportService(Pool pool, DataKeys dataKeys, KeyedHashes keyedHashes, BlobStore blobs,
-            DatasetConfig config, BlobSweeper sweeper) {
+            DatasetConfig config, BlobSweeper sweeper, RecordService records, OutboxRepository outbox) {
         this.sweeper = sweeper;
+        this.records = records;
+        this.outbox = outbox;
         this.pool = pool;
         this.dataKeys = dataKeys;
         this.keyedHashes = keyedHashes;
@@ -273,22 +277,16 @@ public class ImportService {
         UUID datasetId = Ids.parse(start.getDatasetId()).orElseThrow();
         UUID importId = Ids.newId();
         String key = start.getIdempotencyKey().isEmpty() ? null : start.getIdempotencyKey();
-        return pool.preparedQuery("SELECT 1 FROM dataset WHERE id = $1 AND tenant = $2")
-                .execute(Tuple.of(datasetId, tenant))
-                .chain(rows -> {
-                    if (rows.rowCount() == 0) {
-                        return Uni.createFrom().failure(ProblemException.notFound("dataset", start.getDatasetId()));
-                    }
-                    return pool.preparedQuery("INSERT INTO dataset_import (id, tenant, dataset_id, format, mode,"
-                            + " state, idempotency_key, file_name, created_by_user_id, created_at)"
-                            + " VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9)")
-                            .execute(Tuple.from(Arrays.asList(importId, tenant, datasetId,
-                                    format(start).name().toLowerCase(Locale.ROOT),
-                                    mode(start).name().toLowerCase(Locale.ROOT), key, start.getFileName(),
-                                    caller.userId(), now())))
-                            .replaceWith(true)
-                            .onFailure(ImportService::isUniqueViolation).recoverWithItem(false);
-                })
+        return records.requireDataset(tenant, start.getDatasetId())
+                .chain(() -> pool.preparedQuery("INSERT INTO dataset_import (id, tenant, dataset_id, format, mode,"
+                        + " state, idempotency_key, file_name, created_by_user_id, created_at)"
+                        + " VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9)")
+                        .execute(Tuple.from(Arrays.asList(importId, tenant, datasetId,
+                                format(start).name().toLowerCase(Locale.ROOT),
+                                mode(start).name().toLowerCase(Locale.ROOT), key, start.getFileName(),
+                                caller.userId(), now())))
+                        .replaceWith(true)
+                        .onFailure(SqlStates::isUniqueViolation).recoverWithItem(false))
                 .chain(claimed -> {
                     if (!claimed) {
                         // A retry of an import that ran (or runs): its result, not a second import.
@@ -299,10 +297,6 @@ public class ImportService {
                     return Uni.createFrom().item(() -> run(caller, tenant, datasetId, importId, start, spool))
                             .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
                 });
-    }
-
-    private static boolean isUniqueViolation(Throwable failure) {
-        return failure instanceof PgException pg && "23505".equals(pg.getSqlState());
     }
 
     /** The import itself, blocking: validation, sealing, staging, then publishing or discarding. */
@@ -576,7 +570,7 @@ public class ImportService {
                 .chain(() -> tx.preparedQuery("UPDATE dataset SET record_count = record_count + $2, updated_at = $3"
                         + " WHERE id = $1").execute(Tuple.of(datasetId, accepted, now())))
                 .chain(() -> insertRejections(tx, importId, report))
-                .chain(() -> audit(tx, AuditEvents.byCaller(caller, SOURCE, "dataset.imported", "dataset",
+                .chain(() -> outbox.add(tx, AuditEvents.byCaller(caller, SOURCE, "dataset.imported", "dataset",
                         datasetId.toString(), Outcome.OUTCOME_SUCCESS, details))))
                 .await().indefinitely();
     }
@@ -592,7 +586,7 @@ public class ImportService {
                 .execute(Tuple.from(List.of(importId, report == null ? 0L : report.linesRead(),
                         report == null ? 0L : report.linesRejected(), reason, now())))
                 .chain(() -> report == null ? Uni.createFrom().voidItem() : insertRejections(tx, importId, report))
-                .chain(() -> audit(tx, AuditEvents.byCaller(caller, SOURCE, "dataset.imported", "dataset",
+                .chain(() -> outbox.add(tx, AuditEvents.byCaller(caller, SOURCE, "dataset.imported", "dataset",
                         datasetId.toString(), Outcome.OUTCOME_FAILED, details))))
                 .await().indefinitely();
     }
@@ -622,12 +616,6 @@ public class ImportService {
         }
         return tx.preparedQuery("INSERT INTO import_rejection (import_id, ordinal, line, pointer, code, message)"
                 + " VALUES ($1, $2, $3, $4, $5, $6)").executeBatch(rows).replaceWithVoid();
-    }
-
-    private static Uni<Void> audit(SqlClient tx, dev.loupe.contracts.governance.v1.AuditEvent event) {
-        return tx.preparedQuery(AuditOutbox.INSERT_NATIVE.replace("?1", "$1").replace("?2", "$2"))
-                .execute(Tuple.of(AuditOutbox.eventId(event), AuditOutbox.payload(event)))
-                .replaceWithVoid();
     }
 
     /** Deletes what an import staged: blobs first (a blob without its row is harmless), then the rows. */

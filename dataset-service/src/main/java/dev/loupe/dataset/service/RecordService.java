@@ -19,11 +19,11 @@ import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 
 import dev.loupe.contracts.governance.v1.Outcome;
+import dev.loupe.dataset.repository.OutboxRepository;
 import dev.loupe.dataset.storage.BlobStore;
 import dev.loupe.dataset.storage.ImageCipher;
 import dev.loupe.dataset.storage.ImageUnreadableException;
 import dev.loupe.support.audit.AuditEvents;
-import dev.loupe.support.audit.AuditOutbox;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.id.Ids;
@@ -63,8 +63,10 @@ public class RecordService {
     private final Pool pool;
     private final DataKeys dataKeys;
     private final BlobStore blobs;
+    private final OutboxRepository outbox;
 
-    public RecordService(Pool pool, DataKeys dataKeys, BlobStore blobs) {
+    public RecordService(Pool pool, DataKeys dataKeys, BlobStore blobs, OutboxRepository outbox) {
+        this.outbox = outbox;
         this.pool = pool;
         this.dataKeys = dataKeys;
         this.blobs = blobs;
@@ -136,8 +138,7 @@ public class RecordService {
                         var event = AuditEvents.byCaller(caller, ImportService.SOURCE, "dataset.image.read",
                                 "record", record.id().toString(), Outcome.OUTCOME_SUCCESS,
                                 Map.of("dataset_id", record.datasetId().toString(), "image_index", index));
-                        return pool.preparedQuery(AuditOutbox.INSERT_NATIVE.replace("?1", "$1").replace("?2", "$2"))
-                                .execute(Tuple.of(AuditOutbox.eventId(event), AuditOutbox.payload(event)))
+                        return outbox.add(pool, event)
                                 .chain(() -> Uni.createFrom().item(() -> decrypt(tenant, record, index, row))
                                         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool()))
                                 .onFailure(ImageUnreadableException.class).transform(e -> new ProblemException(

@@ -24,13 +24,12 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
-import io.vertx.mutiny.sqlclient.SqlClient;
 import io.vertx.mutiny.sqlclient.Tuple;
-import io.vertx.pgclient.PgException;
 
 import dev.loupe.contracts.governance.v1.Outcome;
+import dev.loupe.dataset.repository.OutboxRepository;
+import dev.loupe.dataset.repository.SqlStates;
 import dev.loupe.support.audit.AuditEvents;
-import dev.loupe.support.audit.AuditOutbox;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.id.Ids;
@@ -63,8 +62,10 @@ public class VersionService {
     private final Pool pool;
     private final KeyedHashes keyedHashes;
     private final RecordService records;
+    private final OutboxRepository outbox;
 
-    public VersionService(Pool pool, KeyedHashes keyedHashes, RecordService records) {
+    public VersionService(Pool pool, KeyedHashes keyedHashes, RecordService records, OutboxRepository outbox) {
+        this.outbox = outbox;
         this.pool = pool;
         this.keyedHashes = keyedHashes;
         this.records = records;
@@ -98,7 +99,7 @@ public class VersionService {
                                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                                 .chain(splitKey -> freeze(caller, tenant, UUID.fromString(datasetId),
                                         validationFraction, seed, description, key, splitKey))
-                                .onFailure(VersionService::isUniqueViolation)
+                                .onFailure(SqlStates::isUniqueViolation)
                                 .recoverWithUni(() -> key == null
                                         ? Uni.createFrom().failure(ProblemException.invalid("dataset_id",
                                                 "another version of this dataset was frozen at the same moment;"
@@ -155,7 +156,7 @@ public class VersionService {
                                     description, key, caller.userId(), caller.username(), now())))
                             .chain(() -> tx.preparedQuery("INSERT INTO version_record (version_id, position, record_id,"
                                     + " split) VALUES ($1, $2, $3, $4)").executeBatch(manifest))
-                            .chain(() -> audit(tx, AuditEvents.byCaller(caller, ImportService.SOURCE,
+                            .chain(() -> outbox.add(tx, AuditEvents.byCaller(caller, ImportService.SOURCE,
                                     "dataset.version.created", "dataset_version", versionId.toString(),
                                     Outcome.OUTCOME_SUCCESS, Map.of("dataset_id", datasetId.toString(),
                                             "record_count", total, "manifest_hash", manifestHash))))
@@ -216,22 +217,12 @@ public class VersionService {
         }
     }
 
-    private static Uni<Void> audit(SqlClient tx, dev.loupe.contracts.governance.v1.AuditEvent event) {
-        return tx.preparedQuery(AuditOutbox.INSERT_NATIVE.replace("?1", "$1").replace("?2", "$2"))
-                .execute(Tuple.of(AuditOutbox.eventId(event), AuditOutbox.payload(event)))
-                .replaceWithVoid();
-    }
-
     private static MessageDigest sha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("SHA-256 is not available in this JVM", e);
         }
-    }
-
-    private static boolean isUniqueViolation(Throwable failure) {
-        return failure instanceof PgException pg && "23505".equals(pg.getSqlState());
     }
 
     private static VersionRow row(Row row) {

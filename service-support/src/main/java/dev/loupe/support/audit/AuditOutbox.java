@@ -12,6 +12,8 @@ import dev.loupe.contracts.governance.v1.AuditEvent;
 public final class AuditOutbox {
     /** Parameters: {@link #eventId(AuditEvent)} and {@link #payload(AuditEvent)}. Hibernate's native SQL form. */
     public static final String INSERT_NATIVE = "INSERT INTO audit_outbox (event_id, payload) VALUES (?1, ?2)";
+    /** The same statement in the Vert.x SQL client's form. */
+    public static final String INSERT = "INSERT INTO audit_outbox (event_id, payload) VALUES ($1, $2)";
 
     private AuditOutbox() {
     }
