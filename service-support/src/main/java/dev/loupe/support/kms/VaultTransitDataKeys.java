@@ -3,8 +3,6 @@ package dev.loupe.support.kms;
 import java.util.Base64;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.quarkus.vault.client.VaultClient;
@@ -19,6 +17,9 @@ import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransitKeyType;
 import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransitRewrapParams;
 import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransitRotateKeyParams;
 import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransitUpdateKeyParams;
+
+import static dev.loupe.support.kms.VaultTransitCalls.join;
+import static dev.loupe.support.kms.VaultTransitCalls.readKey;
 
 /**
  * Key-encryption keys held by HashiCorp Vault's transit engine: the production provider. The KEK never leaves
@@ -93,7 +94,7 @@ public final class VaultTransitDataKeys implements DataKeys {
     @Override
     public int rotate(String keyName) {
         join(transit.rotateKey(keyName, new VaultSecretsTransitRotateKeyParams()));
-        return join(transit.readKey(keyName)).getLatestVersion();
+        return readKey(transit, keyName).orElseThrow().getLatestVersion();
     }
 
     @Override
@@ -119,7 +120,7 @@ public final class VaultTransitDataKeys implements DataKeys {
     @Override
     public void destroy(String keyName) {
         existing.remove(keyName);
-        if (!exists(keyName)) {
+        if (readKey(transit, keyName).isEmpty()) {
             return;
         }
         join(transit.updateKey(keyName, new VaultSecretsTransitUpdateKeyParams().setDeletionAllowed(true)));
@@ -127,7 +128,7 @@ public final class VaultTransitDataKeys implements DataKeys {
     }
 
     private void createIfAbsent(String keyName) {
-        if (!exists(keyName)) {
+        if (readKey(transit, keyName).isEmpty()) {
             // Creating a key that exists changes nothing in Vault, so a race with another instance is harmless.
             join(transit.createKey(keyName, new VaultSecretsTransitCreateKeyParams()
                     .setType(VaultSecretsTransitKeyType.AES256_GCM96)
@@ -139,18 +140,6 @@ public final class VaultTransitDataKeys implements DataKeys {
     private VaultSecretsTransitGenerateDataKeyResultData generateDataKey(String keyName) {
         return join(transit.generateDataKey(VaultSecretsTransitDataKeyType.PLAINTEXT, keyName,
                 new VaultSecretsTransitGenerateDataKeyParams().setBits(256)));
-    }
-
-    private boolean exists(String keyName) {
-        try {
-            join(transit.readKey(keyName));
-            return true;
-        } catch (VaultClientException e) {
-            if (e.getStatus() != null && e.getStatus() == 404) {
-                return false;
-            }
-            throw e;
-        }
     }
 
     private static boolean isMissingKey(VaultClientException e) {
@@ -168,17 +157,5 @@ public final class VaultTransitDataKeys implements DataKeys {
         }
         return new DataKeyUnavailableException("Vault cannot " + operation + " a data key under version " + version
                 + " of key " + keyName + ": " + e.getErrors(), e);
-    }
-
-    /** Waits for Vault's answer, rethrowing its own exception rather than a wrapper. */
-    private static <T> T join(CompletionStage<T> answer) {
-        try {
-            return answer.toCompletableFuture().join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException cause) {
-                throw cause;
-            }
-            throw e;
-        }
     }
 }

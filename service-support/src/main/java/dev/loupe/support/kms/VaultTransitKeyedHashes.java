@@ -5,18 +5,18 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.quarkus.vault.client.VaultClient;
-import io.quarkus.vault.client.VaultClientException;
 import io.quarkus.vault.client.api.common.VaultHashAlgorithm;
 import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransit;
 import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransitCreateKeyParams;
 import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransitKeyInfo;
 import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransitKeyType;
 import io.quarkus.vault.client.api.secrets.transit.VaultSecretsTransitRotateKeyParams;
+
+import static dev.loupe.support.kms.VaultTransitCalls.join;
+import static dev.loupe.support.kms.VaultTransitCalls.readKey;
 
 /**
  * HMAC keys held by HashiCorp Vault's transit engine: the production provider. Vault keeps an HMAC key in every
@@ -36,7 +36,7 @@ public final class VaultTransitKeyedHashes implements KeyedHashes {
     @Override
     public KeyedHash hash(String keyName, byte[] data) {
         if (!existing.contains(keyName)) {
-            if (readKey(keyName).isEmpty()) {
+            if (readKey(transit, keyName).isEmpty()) {
                 join(transit.createKey(keyName, new VaultSecretsTransitCreateKeyParams()
                         .setType(VaultSecretsTransitKeyType.AES256_GCM96)
                         .setExportable(false)));
@@ -49,7 +49,7 @@ public final class VaultTransitKeyedHashes implements KeyedHashes {
     @Override
     public List<KeyedHash> hashesUnderEveryVersion(String keyName, byte[] data) {
         List<KeyedHash> hashes = new ArrayList<>();
-        Optional<VaultSecretsTransitKeyInfo> key = readKey(keyName);
+        Optional<VaultSecretsTransitKeyInfo> key = readKey(transit, keyName);
         if (key.isPresent()) {
             // Vault refuses HMACs under versions below min_encryption_version: an operator who raises it retires
             // the hashes made before, which are then found no more.
@@ -65,18 +65,7 @@ public final class VaultTransitKeyedHashes implements KeyedHashes {
     @Override
     public int rotate(String keyName) {
         join(transit.rotateKey(keyName, new VaultSecretsTransitRotateKeyParams()));
-        return readKey(keyName).orElseThrow().getLatestVersion();
-    }
-
-    private Optional<VaultSecretsTransitKeyInfo> readKey(String keyName) {
-        try {
-            return Optional.of(join(transit.readKey(keyName)));
-        } catch (VaultClientException e) {
-            if (e.getStatus() != null && e.getStatus() == 404) {
-                return Optional.empty();
-            }
-            throw e;
-        }
+        return readKey(transit, keyName).orElseThrow().getLatestVersion();
     }
 
     private KeyedHash hmac(String keyName, byte[] data, Integer version) {
@@ -89,15 +78,4 @@ public final class VaultTransitKeyedHashes implements KeyedHashes {
         return new KeyedHash(Integer.parseInt(parts[1].substring(1)), Base64.getDecoder().decode(parts[2]));
     }
 
-    /** Waits for Vault's answer, rethrowing its own exception rather than a wrapper. */
-    private static <T> T join(CompletionStage<T> answer) {
-        try {
-            return answer.toCompletableFuture().join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof RuntimeException cause) {
-                throw cause;
-            }
-            throw e;
-        }
-    }
 }
