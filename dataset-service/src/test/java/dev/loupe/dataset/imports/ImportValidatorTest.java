@@ -7,6 +7,8 @@ import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
+import dev.loupe.dataset.images.ImageErrorCode;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -182,6 +184,14 @@ class ImportValidatorTest {
             }
             return List.of();
         };
+    }
+
+    @Test
+    void everyImageErrorIsAnImportErrorOfTheSameName() {
+        // The import service reports an image's rejection under the import code of the same name.
+        for (ImageErrorCode code : ImageErrorCode.values()) {
+            assertEquals(code.name(), ImportErrorCode.valueOf(code.name()).name());
+        }
     }
 
     @Test
