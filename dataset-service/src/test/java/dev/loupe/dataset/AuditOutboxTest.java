@@ -100,7 +100,7 @@ class AuditOutboxTest {
         as("acme-admin", "req-delete").deleteDataset(DeleteDatasetRequest.newBuilder().setDatasetId(id).build());
 
         List<AuditEvent> events = outboxEventsAbout(id);
-        assertEquals(List.of("dataset.created", "dataset.deleted"),
+        assertEquals(List.of("dataset.created", "dataset.deleted", "dataset.key.destroyed"),
                 events.stream().map(AuditEvent::getAction).toList());
         AuditEvent created = events.get(0);
         assertEquals("acme", created.getTenant());

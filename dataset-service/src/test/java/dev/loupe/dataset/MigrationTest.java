@@ -41,7 +41,8 @@ class MigrationTest {
             MigrateResult first = flyway.migrate();
             assertTrue(first.migrationsExecuted > 0, "the first run applies every migration");
             assertEquals(Set.of("dataset", "idempotency_key", "dataset_import", "import_rejection", "dataset_record",
-                    "record_image", "dataset_version", "version_record", "flyway_schema_history"), tables(schema));
+                    "record_image", "dataset_version", "version_record", "dataset_shred", "flyway_schema_history"),
+                    tables(schema));
 
             MigrateResult second = flyway.migrate();
             assertEquals(0, second.migrationsExecuted, "a second run applies nothing");

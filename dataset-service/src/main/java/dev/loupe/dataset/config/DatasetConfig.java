@@ -22,6 +22,19 @@ public interface DatasetConfig {
     /** Where encrypted images are stored. */
     Blobs blobs();
 
+    /** The retention job (read by its {@code @Scheduled} expression). */
+    Retention retention();
+
+    interface Retention {
+        /** How often expired datasets are deleted and unfinished shreds and key rotations completed. */
+        @WithDefault("1H")
+        Duration interval();
+
+        /** How long after start-up the first run comes. */
+        @WithDefault("30S")
+        Duration firstRun();
+    }
+
     interface Imports {
         /** The largest image file or inline image, in bytes. */
         @WithDefault("10485760")

@@ -1,8 +1,10 @@
 package dev.loupe.dataset.grpc;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Supplier;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,6 +13,7 @@ import com.google.protobuf.ByteString;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 import dev.loupe.contracts.common.v1.Actor;
 import dev.loupe.contracts.common.v1.PageInfo;
@@ -18,14 +21,20 @@ import dev.loupe.contracts.dataset.v1.ChatMessage;
 import dev.loupe.contracts.dataset.v1.CreateDatasetRequest;
 import dev.loupe.contracts.dataset.v1.CreateDatasetResponse;
 import dev.loupe.contracts.dataset.v1.CreateVersionRequest;
+import dev.loupe.contracts.dataset.v1.DatasetLegalHold;
+import dev.loupe.contracts.dataset.v1.DatasetStats;
 import dev.loupe.contracts.dataset.v1.DatasetVersion;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetRequest;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetResponse;
 import dev.loupe.contracts.dataset.v1.DownloadImageRequest;
+import dev.loupe.contracts.dataset.v1.EraseRecordsRequest;
+import dev.loupe.contracts.dataset.v1.EraseRecordsResponse;
 import dev.loupe.contracts.dataset.v1.GetDatasetRequest;
+import dev.loupe.contracts.dataset.v1.GetDatasetStatsRequest;
 import dev.loupe.contracts.dataset.v1.GetImportRequest;
 import dev.loupe.contracts.dataset.v1.GetRecordRequest;
 import dev.loupe.contracts.dataset.v1.GetVersionRequest;
+import dev.loupe.contracts.dataset.v1.Histogram;
 import dev.loupe.contracts.dataset.v1.ImageChunk;
 import dev.loupe.contracts.dataset.v1.ImageRef;
 import dev.loupe.contracts.dataset.v1.Import;
@@ -43,12 +52,20 @@ import dev.loupe.contracts.dataset.v1.ListRecordsResponse;
 import dev.loupe.contracts.dataset.v1.ListVersionsRequest;
 import dev.loupe.contracts.dataset.v1.ListVersionsResponse;
 import dev.loupe.contracts.dataset.v1.MutinyDatasetServiceGrpc;
+import dev.loupe.contracts.dataset.v1.PlaceLegalHoldRequest;
 import dev.loupe.contracts.dataset.v1.Record;
+import dev.loupe.contracts.dataset.v1.ReleaseLegalHoldRequest;
+import dev.loupe.contracts.dataset.v1.RotateDatasetKeyRequest;
+import dev.loupe.contracts.dataset.v1.RotateDatasetKeyResponse;
+import dev.loupe.contracts.dataset.v1.SetRetentionPolicyRequest;
 import dev.loupe.dataset.config.DatasetConfig;
 import dev.loupe.dataset.model.Dataset;
 import dev.loupe.dataset.service.DatasetService;
 import dev.loupe.dataset.service.ImportService;
+import dev.loupe.dataset.service.KeyRotationService;
 import dev.loupe.dataset.service.RecordService;
+import dev.loupe.dataset.service.RetentionService;
+import dev.loupe.dataset.service.StatsService;
 import dev.loupe.dataset.service.VersionService;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
@@ -59,8 +76,8 @@ import dev.loupe.support.security.Caller;
 import dev.loupe.support.security.Capability;
 
 /**
- * The dataset-service's gRPC API. RPCs this class does not override answer {@code UNIMPLEMENTED}; their
- * capabilities are added with their implementations.
+ * The dataset-service's gRPC API (the example stream for training is {@link ExampleGrpcService}). Work that blocks
+ * (the KMS, the blob store) runs on worker threads.
  */
 @GrpcService
 public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceImplBase {
@@ -68,11 +85,18 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
     private final ImportService imports;
     private final RecordService records;
     private final VersionService versions;
+    private final RetentionService retention;
+    private final KeyRotationService rotation;
+    private final StatsService stats;
     private final DatasetConfig config;
 
     public DatasetGrpcService(DatasetService datasets, ImportService imports, RecordService records,
-            VersionService versions, DatasetConfig config) {
+            VersionService versions, RetentionService retention, KeyRotationService rotation, StatsService stats,
+            DatasetConfig config) {
         this.versions = versions;
+        this.retention = retention;
+        this.rotation = rotation;
+        this.stats = stats;
         this.datasets = datasets;
         this.imports = imports;
         this.records = records;
@@ -116,9 +140,110 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
     @Authorized(Capability.DATASETS_MANAGE)
     public Uni<DeleteDatasetResponse> deleteDataset(DeleteDatasetRequest request) {
         Caller caller = Caller.current();
-        return datasets.delete(caller, request.getDatasetId())
-                .call(() -> imports.shredDataset(caller.requireTenant(), UUID.fromString(request.getDatasetId())))
-                .replaceWith(DeleteDatasetResponse.getDefaultInstance());
+        return blocking(() -> {
+            retention.delete(caller, request.getDatasetId());
+            return DeleteDatasetResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    @Authorized(Capability.RETENTION_MANAGE)
+    public Uni<dev.loupe.contracts.dataset.v1.Dataset> setRetentionPolicy(SetRetentionPolicyRequest request) {
+        Caller caller = Caller.current();
+        return retention.setRetention(caller, request.getDatasetId(), request.getMaxAgeDays())
+                .chain(() -> datasets.get(caller, request.getDatasetId()))
+                .map(DatasetGrpcService::toProto);
+    }
+
+    @Override
+    @Authorized(Capability.RETENTION_MANAGE)
+    public Uni<dev.loupe.contracts.dataset.v1.Dataset> placeLegalHold(PlaceLegalHoldRequest request) {
+        Caller caller = Caller.current();
+        return retention.placeLegalHold(caller, request.getDatasetId(), request.getReason())
+                .chain(() -> datasets.get(caller, request.getDatasetId()))
+                .map(DatasetGrpcService::toProto);
+    }
+
+    @Override
+    @Authorized(Capability.RETENTION_MANAGE)
+    public Uni<dev.loupe.contracts.dataset.v1.Dataset> releaseLegalHold(ReleaseLegalHoldRequest request) {
+        Caller caller = Caller.current();
+        return retention.releaseLegalHold(caller, request.getDatasetId())
+                .chain(() -> datasets.get(caller, request.getDatasetId()))
+                .map(DatasetGrpcService::toProto);
+    }
+
+    @Override
+    @Authorized(Capability.DATASETS_MANAGE)
+    public Uni<RotateDatasetKeyResponse> rotateDatasetKey(RotateDatasetKeyRequest request) {
+        Caller caller = Caller.current();
+        return blocking(() -> {
+            KeyRotationService.Rotated rotated = rotation.rotate(caller, request.getDatasetId());
+            return RotateDatasetKeyResponse.newBuilder()
+                    .setKeyVersion(rotated.keyVersion())
+                    .setDataKeysRewrapped(rotated.rewrapped())
+                    .build();
+        });
+    }
+
+    @Override
+    @Authorized(Capability.ERASURE_EXECUTE)
+    public Uni<EraseRecordsResponse> eraseRecords(EraseRecordsRequest request) {
+        Caller caller = Caller.current();
+        return blocking(() -> {
+            RetentionService.Erased erased = retention.eraseRecords(caller, request.getDatasetId(),
+                    request.getRecordIdsList(), request.getErasureRequestId());
+            return EraseRecordsResponse.newBuilder()
+                    .setRecordsErased(erased.records())
+                    .setImagesShredded(erased.images())
+                    .addAllRecordHashes(erased.recordHashes())
+                    .build();
+        });
+    }
+
+    @Override
+    @Authorized(Capability.DATASETS_READ)
+    public Uni<DatasetStats> getDatasetStats(GetDatasetStatsRequest request) {
+        Caller caller = Caller.current();
+        return blocking(() -> toProto(stats.stats(caller.requireTenant(), request.getDatasetId(),
+                request.getVersionId())));
+    }
+
+    /** Runs blocking work (KMS, blob store, waits on the database) on a worker thread. */
+    private static <T> Uni<T> blocking(Supplier<T> work) {
+        return Uni.createFrom().item(work).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+    }
+
+    static DatasetStats toProto(StatsService.Stats stats) {
+        return DatasetStats.newBuilder()
+                .setRecordCount(stats.recordCount())
+                .setImageCount(stats.imageCount())
+                .setImagesPerRecord(toProto(stats.imagesPerRecord()))
+                .setImageWidth(toProto(stats.imageWidth()))
+                .setImageHeight(toProto(stats.imageHeight()))
+                .setImageAspectRatio(toProto(stats.imageAspectRatio()))
+                .setImageBytes(toProto(stats.imageBytes()))
+                .setEstimatedTokens(toProto(stats.estimatedTokens()))
+                .setTextCharacters(toProto(stats.textCharacters()))
+                .setTurnsPerRecord(toProto(stats.turnsPerRecord()))
+                .putAllMediaTypes(stats.mediaTypes())
+                .putAllAnnotationTypes(stats.annotationTypes())
+                .putAllBoxLabels(stats.boxLabels())
+                .setDuplicatesSkipped(stats.duplicatesSkipped())
+                .setLinesRejected(stats.linesRejected())
+                .putAllRejectedLinesByCode(stats.rejectedLinesByCode())
+                .build();
+    }
+
+    private static Histogram toProto(StatsService.Histogram histogram) {
+        Histogram.Builder built = Histogram.newBuilder();
+        for (double bound : histogram.upperBounds()) {
+            built.addBucketUpperBounds(bound);
+        }
+        for (long count : histogram.counts()) {
+            built.addCounts(count);
+        }
+        return built.build();
     }
 
     @Override
@@ -177,21 +302,20 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
     @Authorized(Capability.DATASETS_READ)
     public Uni<ListRecordsResponse> listRecords(ListRecordsRequest request) {
         Caller caller = Caller.current();
-        if (!request.getVersionId().isEmpty()) {
-            throw new ProblemException(ProblemType.NOT_IMPLEMENTED, "dataset versions are not built yet",
-                    "version_id");
-        }
         int limit = pageLimit(request.getPage().getLimit());
-        return records.list(caller.requireTenant(), request.getDatasetId(), request.getPage().getAfter(), limit)
-                .map(page -> {
-                    ListRecordsResponse.Builder response = ListRecordsResponse.newBuilder();
-                    page.records().forEach(record -> response.addRecords(toProto(record)));
-                    PageInfo.Builder info = PageInfo.newBuilder().setHasMore(page.hasMore());
-                    if (page.hasMore()) {
-                        info.setNextAfter(page.records().get(page.records().size() - 1).id().toString());
-                    }
-                    return response.setPage(info).build();
-                });
+        String tenant = caller.requireTenant();
+        String after = request.getPage().getAfter();
+        Uni<RecordService.Page> page = request.getVersionId().isEmpty()
+                ? records.list(tenant, request.getDatasetId(), after, limit)
+                : records.listVersion(tenant, request.getDatasetId(), request.getVersionId(), after, limit);
+        return page.map(found -> {
+            ListRecordsResponse.Builder response = ListRecordsResponse.newBuilder();
+            found.records().forEach(record -> response.addRecords(toProto(record)));
+            return response.setPage(PageInfo.newBuilder()
+                    .setHasMore(!found.nextAfter().isEmpty())
+                    .setNextAfter(found.nextAfter()))
+                    .build();
+        });
     }
 
     @Override
@@ -265,6 +389,7 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
                 .setValidationCount(version.validationCount())
                 .setValidationFraction(version.validationFraction())
                 .setSplitSeed(version.splitSeed())
+                .setErasedRecordCount(version.erasedRecordCount())
                 .setManifestHash(version.manifestHash())
                 .setDescription(version.description())
                 .setCreatedAt(ProtoTime.of(version.createdAt().toInstant()))
@@ -359,7 +484,7 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static dev.loupe.contracts.dataset.v1.Dataset toProto(Dataset dataset) {
-        return dev.loupe.contracts.dataset.v1.Dataset.newBuilder()
+        var built = dev.loupe.contracts.dataset.v1.Dataset.newBuilder()
                 .setId(dataset.id.toString())
                 .setName(dataset.name)
                 .setDescription(dataset.description)
@@ -367,7 +492,19 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
                 .setCreatedAt(ProtoTime.of(dataset.createdAt))
                 .setUpdatedAt(ProtoTime.of(dataset.updatedAt))
                 .setCreatedBy(
-                        Actor.newBuilder().setUserId(dataset.createdByUserId).setUsername(dataset.createdByUsername))
-                .build();
+                        Actor.newBuilder().setUserId(dataset.createdByUserId).setUsername(dataset.createdByUsername));
+        if (dataset.retentionMaxAgeDays != null) {
+            built.setRetentionMaxAgeDays(dataset.retentionMaxAgeDays)
+                    .setExpiresAt(ProtoTime.of(dataset.createdAt.plus(Duration.ofDays(dataset.retentionMaxAgeDays))));
+        }
+        if (dataset.legalHoldReason != null) {
+            built.setLegalHold(DatasetLegalHold.newBuilder()
+                    .setReason(dataset.legalHoldReason)
+                    .setPlacedAt(ProtoTime.of(dataset.legalHoldPlacedAt))
+                    .setPlacedBy(Actor.newBuilder()
+                            .setUserId(dataset.legalHoldPlacedByUserId)
+                            .setUsername(dataset.legalHoldPlacedByUsername)));
+        }
+        return built.build();
     }
 }

@@ -38,4 +38,21 @@ public class Dataset {
 
     @Column(name = "created_by_username", nullable = false, updatable = false)
     public String createdByUsername;
+
+    /** Null: kept until deleted. Written by the retention service only (SQL), never through this entity. */
+    @Column(name = "retention_max_age_days", insertable = false, updatable = false)
+    public Integer retentionMaxAgeDays;
+
+    /** Null unless the dataset is under legal hold. */
+    @Column(name = "legal_hold_reason", insertable = false, updatable = false)
+    public String legalHoldReason;
+
+    @Column(name = "legal_hold_placed_at", insertable = false, updatable = false)
+    public Instant legalHoldPlacedAt;
+
+    @Column(name = "legal_hold_placed_by_user_id", insertable = false, updatable = false)
+    public String legalHoldPlacedByUserId;
+
+    @Column(name = "legal_hold_placed_by_username", insertable = false, updatable = false)
+    public String legalHoldPlacedByUsername;
 }

@@ -30,8 +30,4 @@ public class DatasetRepository implements PanacheRepositoryBase<Dataset, UUID> {
     public Uni<Boolean> nameTaken(String tenant, String name) {
         return count("tenant = ?1 and name = ?2", tenant, name).map(count -> count > 0);
     }
-
-    public Uni<Boolean> deleteInTenant(String tenant, UUID id) {
-        return delete("tenant = ?1 and id = ?2", tenant, id).map(deleted -> deleted > 0);
-    }
 }

@@ -31,7 +31,8 @@ import dev.loupe.support.id.Ids;
 import dev.loupe.support.security.Caller;
 
 /**
- * Creating, reading, listing and deleting datasets, always within the caller's tenant. An id of another tenant
+ * Creating, reading and listing datasets, always within the caller's tenant (deleting them is the
+ * {@link RetentionService}'s). An id of another tenant
  * is answered exactly like an id that does not exist.
  */
 @ApplicationScoped
@@ -171,18 +172,6 @@ public class DatasetService {
                 .map(found -> found.size() > pageSize
                         ? new Page(found.subList(0, pageSize), true)
                         : new Page(found, false));
-    }
-
-    @WithTransaction
-    public Uni<Void> delete(Caller caller, String id) {
-        UUID datasetId = Ids.parse(id).orElse(null);
-        if (datasetId == null) {
-            return Uni.createFrom().failure(ProblemException.notFound("dataset", id));
-        }
-        return datasets.deleteInTenant(caller.requireTenant(), datasetId).chain(deleted -> deleted
-                ? outbox.add(AuditEvents.byCaller(caller, AUDIT_SOURCE, "dataset.deleted", "dataset", id,
-                        Outcome.OUTCOME_SUCCESS, Map.of()))
-                : Uni.createFrom().failure(ProblemException.notFound("dataset", id)));
     }
 
     private Uni<Created> replay(IdempotencyKey previous, String requestHash) {

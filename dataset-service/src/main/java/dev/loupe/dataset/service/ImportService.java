@@ -25,6 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
@@ -84,6 +86,7 @@ import dev.loupe.support.security.Caller;
 @ApplicationScoped
 public class ImportService {
     private static final Logger LOG = Logger.getLogger(ImportService.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
     static final String SOURCE = "dataset-service";
 
     /** An import as stored. */
@@ -512,25 +515,15 @@ public class ImportService {
                 return;
             }
             blobs.putAll(sealed);
-            Set<UUID> inserted = pool.withTransaction(tx -> tx.preparedQuery("INSERT INTO dataset_record (id, tenant,"
-                    + " dataset_id, import_id, line, client_id, messages_json, annotations_json, expected_output_json,"
-                    + " record_hash, estimated_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-                    + " $11, $12) ON CONFLICT (dataset_id, record_hash) DO NOTHING RETURNING id")
-                    .executeBatch(recordRows)
-                    .chain(results -> {
-                        Set<UUID> ids = new HashSet<>();
-                        for (RowSet<Row> result = results; result != null; result = result.next()) {
-                            result.forEach(row -> ids.add(row.getUUID("id")));
-                        }
-                        List<Tuple> images = new ArrayList<>();
-                        ids.forEach(id -> images.addAll(imageRows.get(id)));
-                        return images.isEmpty()
-                                ? Uni.createFrom().item(ids)
-                                : tx.preparedQuery("INSERT INTO record_image (record_id, index, media_type, width,"
-                                        + " height, size_bytes, content_hash, blob_key, wrapped_key) VALUES ($1, $2,"
-                                        + " $3, $4, $5, $6, $7, $8, $9)").executeBatch(images).replaceWith(ids);
-                    }))
-                    .await().indefinitely();
+            Set<UUID> inserted;
+            while (true) {
+                try {
+                    inserted = insert(recordRows, imageRows);
+                    break;
+                } catch (StaleKeys stale) {
+                    rewrapBelow(stale.keyVersion, imageRows);
+                }
+            }
             // A concurrent import of the same dataset took these records first: duplicates, blobs unneeded.
             for (Map.Entry<UUID, List<Tuple>> record : imageRows.entrySet()) {
                 if (!inserted.contains(record.getKey())) {
@@ -540,6 +533,73 @@ public class ImportService {
                     }
                 }
             }
+        }
+
+        /**
+         * Inserts a batch's rows in one transaction that holds the dataset row {@code FOR SHARE}: a key rotation
+         * raises the dataset's key version under that lock before it rewraps, so a batch whose keys were wrapped
+         * under an older version fails with {@link StaleKeys} here, instead of adding rows the rotation would miss.
+         */
+        private Set<UUID> insert(List<Tuple> recordRows, Map<UUID, List<Tuple>> imageRows) {
+            return pool.withTransaction(tx -> tx.preparedQuery("SELECT key_version FROM dataset WHERE id = $1"
+                    + " FOR SHARE").execute(Tuple.of(datasetId))
+                    .invoke(rows -> {
+                        int current = rows.rowCount() == 0 ? 0 : rows.iterator().next().getInteger("key_version");
+                        for (List<Tuple> images : imageRows.values()) {
+                            for (Tuple image : images) {
+                                if (DataKeys.versionOf(image.getString(8)) < current) {
+                                    throw new StaleKeys(current);
+                                }
+                            }
+                        }
+                    })
+                    .chain(() -> tx.preparedQuery("INSERT INTO dataset_record (id, tenant,"
+                            + " dataset_id, import_id, line, client_id, messages_json, annotations_json, expected_output_json,"
+                            + " record_hash, estimated_tokens, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                            + " $11, $12) ON CONFLICT (dataset_id, record_hash) DO NOTHING RETURNING id")
+                            .executeBatch(recordRows)
+                            .chain(results -> {
+                                Set<UUID> ids = new HashSet<>();
+                                for (RowSet<Row> result = results; result != null; result = result.next()) {
+                                    result.forEach(row -> ids.add(row.getUUID("id")));
+                                }
+                                List<Tuple> images = new ArrayList<>();
+                                ids.forEach(id -> images.addAll(imageRows.get(id)));
+                                return images.isEmpty()
+                                        ? Uni.createFrom().item(ids)
+                                        : tx.preparedQuery(
+                                                "INSERT INTO record_image (record_id, index, media_type, width,"
+                                                        + " height, size_bytes, content_hash, blob_key, wrapped_key) VALUES ($1, $2,"
+                                                        + " $3, $4, $5, $6, $7, $8, $9)")
+                                                .executeBatch(images).replaceWith(ids);
+                            })))
+                    .await().indefinitely();
+        }
+
+        /** Rewraps, under the newest KEK version, the batch's keys wrapped under a version below {@code version}. */
+        private void rewrapBelow(int version, Map<UUID, List<Tuple>> imageRows) {
+            String keyName = datasetKeyName(tenant, datasetId);
+            for (List<Tuple> images : imageRows.values()) {
+                for (int i = 0; i < images.size(); i++) {
+                    Tuple image = images.get(i);
+                    if (DataKeys.versionOf(image.getString(8)) < version) {
+                        images.set(i, Tuple.from(List.of(image.getValue(0), image.getValue(1), image.getValue(2),
+                                image.getValue(3), image.getValue(4), image.getValue(5), image.getValue(6),
+                                image.getValue(7), dataKeys.rewrap(keyName, image.getString(8)))));
+                    }
+                }
+            }
+        }
+    }
+
+    /** A batch's keys were wrapped under a KEK version older than the dataset's current one. */
+    private static final class StaleKeys extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final int keyVersion;
+
+        StaleKeys(int keyVersion) {
+            super(null, null, false, false);
+            this.keyVersion = keyVersion;
         }
     }
 
@@ -563,10 +623,10 @@ public class ImportService {
         long accepted = report.linesAccepted() - duplicates;
         Map<String, Object> details = summary(importId, report, duplicates);
         pool.withTransaction(tx -> tx.preparedQuery("UPDATE dataset_import SET state = 'succeeded', lines_read = $2,"
-                + " records_accepted = $3, lines_rejected = $4, duplicates_skipped = $5, finished_at = $6"
-                + " WHERE id = $1")
+                + " records_accepted = $3, lines_rejected = $4, duplicates_skipped = $5, finished_at = $6,"
+                + " rejections_by_code = $7 WHERE id = $1")
                 .execute(Tuple.from(List.of(importId, report.linesRead(), accepted, report.linesRejected(), duplicates,
-                        now())))
+                        now(), rejectionsByCode(report))))
                 .chain(() -> tx.preparedQuery("UPDATE dataset SET record_count = record_count + $2, updated_at = $3"
                         + " WHERE id = $1").execute(Tuple.of(datasetId, accepted, now())))
                 .chain(() -> insertRejections(tx, importId, report))
@@ -582,13 +642,23 @@ public class ImportService {
                 : summary(importId, report, duplicates);
         pool.withTransaction(tx -> tx.preparedQuery("UPDATE dataset_import SET state = 'failed', lines_read = $2,"
                 + " records_accepted = 0, lines_rejected = $3, duplicates_skipped = 0, failure_reason = $4,"
-                + " finished_at = $5 WHERE id = $1")
+                + " finished_at = $5, rejections_by_code = $6 WHERE id = $1")
                 .execute(Tuple.from(List.of(importId, report == null ? 0L : report.linesRead(),
-                        report == null ? 0L : report.linesRejected(), reason, now())))
+                        report == null ? 0L : report.linesRejected(), reason, now(),
+                        report == null ? "{}" : rejectionsByCode(report))))
                 .chain(() -> report == null ? Uni.createFrom().voidItem() : insertRejections(tx, importId, report))
                 .chain(() -> outbox.add(tx, AuditEvents.byCaller(caller, SOURCE, "dataset.imported", "dataset",
                         datasetId.toString(), Outcome.OUTCOME_FAILED, details))))
                 .await().indefinitely();
+    }
+
+    /** The report's rejected lines per error code, as the JSON object the statistics sum. */
+    private static String rejectionsByCode(ImportReport report) {
+        ObjectNode counts = JSON.createObjectNode();
+        report.rejectedLinesByCode().entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .forEach(entry -> counts.put(entry.getKey().code(), entry.getValue()));
+        return counts.toString();
     }
 
     private static Map<String, Object> summary(UUID importId, ImportReport report, long duplicates) {
@@ -632,23 +702,6 @@ public class ImportService {
         }
         pool.preparedQuery("DELETE FROM dataset_record WHERE import_id = $1").execute(Tuple.of(importId))
                 .await().indefinitely();
-    }
-
-    /**
-     * Crypto-shreds a deleted dataset: its KEK is destroyed, so no copy of its blobs or rows taken before (a
-     * backup, a stolen disk) can be decrypted, and its blobs are deleted. Runs after the deletion committed; if
-     * it fails, the blobs are unreachable and the sweeper removes them, but the key stays until it is retried.
-     */
-    public Uni<Void> shredDataset(String tenant, UUID datasetId) {
-        return Uni.createFrom().item(() -> {
-            dataKeys.destroy(datasetKeyName(tenant, datasetId));
-            try {
-                blobs.deleteAll(tenant + "/" + datasetId);
-            } catch (IOException e) {
-                LOG.warnf(e, "Could not delete the blobs of dataset %s; the sweeper will", datasetId);
-            }
-            return null;
-        }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool()).replaceWithVoid();
     }
 
     /** An import of a dataset of the tenant, or empty. */

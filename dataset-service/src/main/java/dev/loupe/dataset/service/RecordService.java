@@ -49,8 +49,8 @@ public class RecordService {
             String contentHash) {
     }
 
-    /** A page of records, and whether more follow. */
-    public record Page(List<StoredRecord> records, boolean hasMore) {
+    /** A page of records; {@code nextAfter} is the cursor of the next page, empty when none follows. */
+    public record Page(List<StoredRecord> records, String nextAfter) {
     }
 
     /** A decrypted image. */
@@ -95,13 +95,45 @@ public class RecordService {
                 .chain(id -> pool.preparedQuery("SELECT r.* " + VISIBLE + " WHERE r.dataset_id = $1 AND r.tenant = $2"
                         + " AND r.id > $3 ORDER BY r.id LIMIT $4")
                         .execute(Tuple.of(id, tenant, afterId, limit + 1)))
-                .chain(rows -> {
-                    List<Row> found = new ArrayList<>();
-                    rows.forEach(found::add);
-                    boolean more = found.size() > limit;
-                    List<Row> page = more ? found.subList(0, limit) : found;
-                    return withImages(page).map(records -> new Page(records, more));
-                });
+                .chain(rows -> page(rows, limit, "id"));
+    }
+
+    /**
+     * Records of a frozen version in manifest order, after the position {@code after} (empty: from the start).
+     * Records erased since the version was frozen are no longer listed.
+     */
+    public Uni<Page> listVersion(String tenant, String datasetId, String versionId, String after, int limit) {
+        UUID version = Ids.parse(versionId).orElseThrow(() -> ProblemException.notFound("version", versionId));
+        int afterPosition;
+        try {
+            afterPosition = after.isEmpty() ? -1 : Integer.parseInt(after);
+        } catch (NumberFormatException e) {
+            throw ProblemException.invalid("after", "after must be the next_after of the previous page");
+        }
+        return requireDataset(tenant, datasetId)
+                .chain(dataset -> pool.preparedQuery("SELECT 1 FROM dataset_version WHERE id = $1 AND dataset_id = $2")
+                        .execute(Tuple.of(version, dataset))
+                        .chain(found -> {
+                            if (found.rowCount() == 0) {
+                                throw ProblemException.notFound("version", versionId);
+                            }
+                            return pool
+                                    .preparedQuery("SELECT r.*, v.position FROM version_record v JOIN dataset_record r"
+                                            + " ON r.id = v.record_id WHERE v.version_id = $1 AND v.position > $2"
+                                            + " ORDER BY v.position LIMIT $3")
+                                    .execute(Tuple.of(version, afterPosition,
+                                            limit + 1));
+                        }))
+                .chain(rows -> page(rows, limit, "position"));
+    }
+
+    private Uni<Page> page(Iterable<Row> rows, int limit, String cursorColumn) {
+        List<Row> found = new ArrayList<>();
+        rows.forEach(found::add);
+        boolean more = found.size() > limit;
+        List<Row> page = more ? found.subList(0, limit) : found;
+        String next = more ? String.valueOf(page.get(page.size() - 1).getValue(cursorColumn)) : "";
+        return withImages(page).map(records -> new Page(records, next));
     }
 
     public Uni<StoredRecord> get(String tenant, String datasetId, String recordId) {
@@ -149,7 +181,16 @@ public class RecordService {
     }
 
     private Image decrypt(String tenant, StoredRecord record, int index, Row row) {
-        String blobKey = row.getString("blob_key");
+        return new Image(row.getString("media_type"), decrypt(tenant, record.datasetId(), record.id(), index,
+                row.getString("blob_key"), row.getString("wrapped_key")));
+    }
+
+    /**
+     * An image's bytes: its blob opened with its data key, unwrapped under the dataset's KEK. Blocking.
+     *
+     * @throws ImageUnreadableException when the blob is missing or fails its integrity check, or its key is gone
+     */
+    public byte[] decrypt(String tenant, UUID datasetId, UUID recordId, int index, String blobKey, String wrapped) {
         byte[] blob;
         try {
             blob = blobs.get(blobKey).orElseThrow(() -> new ImageUnreadableException(
@@ -159,15 +200,16 @@ public class RecordService {
         }
         byte[] key;
         try {
-            key = dataKeys.unwrap(ImportService.datasetKeyName(tenant, record.datasetId()),
-                    row.getString("wrapped_key"));
+            key = dataKeys.unwrap(ImportService.datasetKeyName(tenant, datasetId), wrapped);
         } catch (DataKeyUnavailableException e) {
             throw new ImageUnreadableException("the image's key is not available: " + e.getMessage());
         }
-        byte[] png = ImageCipher.open(key, new ImageCipher.Place(tenant, record.datasetId().toString(),
-                record.id().toString(), index), blob);
-        Arrays.fill(key, (byte) 0);
-        return new Image(row.getString("media_type"), png);
+        try {
+            return ImageCipher.open(key, new ImageCipher.Place(tenant, datasetId.toString(), recordId.toString(),
+                    index), blob);
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
     }
 
     private Uni<List<StoredRecord>> withImages(List<Row> rows) {

@@ -49,8 +49,12 @@ public class VersionService {
     /** A version as stored. */
     public record VersionRow(UUID id, UUID datasetId, int number, long recordCount, long trainCount,
             long validationCount, double validationFraction, long splitSeed, String manifestHash, String description,
-            String createdByUserId, String createdByUsername, OffsetDateTime createdAt) {
+            String createdByUserId, String createdByUsername, OffsetDateTime createdAt, long erasedRecordCount) {
     }
+
+    /** A version's row with how many of its records were erased since it was frozen. */
+    private static final String SELECT_VERSION = "SELECT v.*, v.record_count - (SELECT count(*) FROM version_record x"
+            + " WHERE x.version_id = v.id) AS erased_record_count FROM dataset_version v";
 
     /** A page of versions, and whether more follow. */
     public record Page(List<VersionRow> versions, boolean hasMore) {
@@ -108,7 +112,7 @@ public class VersionService {
     }
 
     private Uni<VersionRow> byKey(String tenant, String key) {
-        return pool.preparedQuery("SELECT * FROM dataset_version WHERE tenant = $1 AND idempotency_key = $2")
+        return pool.preparedQuery(SELECT_VERSION + " WHERE v.tenant = $1 AND v.idempotency_key = $2")
                 .execute(Tuple.of(tenant, key))
                 .map(rows -> rows.rowCount() == 0 ? null : row(rows.iterator().next()));
     }
@@ -160,7 +164,7 @@ public class VersionService {
                                     "dataset.version.created", "dataset_version", versionId.toString(),
                                     Outcome.OUTCOME_SUCCESS, Map.of("dataset_id", datasetId.toString(),
                                             "record_count", total, "manifest_hash", manifestHash))))
-                            .chain(() -> tx.preparedQuery("SELECT * FROM dataset_version WHERE id = $1")
+                            .chain(() -> tx.preparedQuery(SELECT_VERSION + " WHERE v.id = $1")
                                     .execute(Tuple.of(versionId)))
                             .map(inserted -> row(inserted.iterator().next()));
                 }));
@@ -169,8 +173,8 @@ public class VersionService {
     public Uni<VersionRow> get(String tenant, String datasetId, String versionId) {
         UUID id = Ids.parse(versionId).orElseThrow(() -> ProblemException.notFound("version", versionId));
         return records.requireDataset(tenant, datasetId)
-                .chain(dataset -> pool.preparedQuery("SELECT * FROM dataset_version WHERE id = $1 AND dataset_id = $2"
-                        + " AND tenant = $3").execute(Tuple.of(id, dataset, tenant)))
+                .chain(dataset -> pool.preparedQuery(SELECT_VERSION + " WHERE v.id = $1 AND v.dataset_id = $2"
+                        + " AND v.tenant = $3").execute(Tuple.of(id, dataset, tenant)))
                 .map(rows -> {
                     if (rows.rowCount() == 0) {
                         throw ProblemException.notFound("version", versionId);
@@ -183,8 +187,8 @@ public class VersionService {
     public Uni<Page> list(String tenant, String datasetId, int afterNumber, int limit) {
         return records.requireDataset(tenant, datasetId)
                 .chain(dataset -> pool
-                        .preparedQuery("SELECT * FROM dataset_version WHERE dataset_id = $1 AND tenant = $2"
-                                + " AND number > $3 ORDER BY number LIMIT $4")
+                        .preparedQuery(SELECT_VERSION + " WHERE v.dataset_id = $1 AND v.tenant = $2"
+                                + " AND v.number > $3 ORDER BY v.number LIMIT $4")
                         .execute(Tuple.of(dataset, tenant, afterNumber,
                                 limit + 1)))
                 .map(rows -> {
@@ -230,7 +234,8 @@ public class VersionService {
                 row.getLong("record_count"), row.getLong("train_count"), row.getLong("validation_count"),
                 row.getDouble("validation_fraction"), row.getLong("split_seed"), row.getString("manifest_hash"),
                 row.getString("description"), row.getString("created_by_user_id"),
-                row.getString("created_by_username"), row.getOffsetDateTime("created_at"));
+                row.getString("created_by_username"), row.getOffsetDateTime("created_at"),
+                row.getLong("erased_record_count"));
     }
 
     private static OffsetDateTime now() {

@@ -49,6 +49,39 @@ public final class AuditEvents {
                 .build();
     }
 
+    /**
+     * An event about something a service did for a tenant on a user's behalf (a training job reading its
+     * examples): the actor is the service's account, {@code onBehalfOf} the user who started the work.
+     */
+    public static AuditEvent onBehalfOf(Caller service, String tenant, Actor onBehalfOf, String source,
+            String action, String resourceType, String resourceId, Outcome outcome, Map<String, ?> details) {
+        return byCaller(service, source, action, resourceType, resourceId, outcome, details).toBuilder()
+                .setTenant(tenant)
+                .setActor(AuditActor.newBuilder()
+                        .setActor(Actor.newBuilder().setUserId(service.userId()).setService(service.clientId()))
+                        .setOnBehalfOf(onBehalfOf))
+                .build();
+    }
+
+    /**
+     * An event about something a service did by itself in a tenant (a scheduled job, a recovery at start-up):
+     * the actor is the service named by {@code source}, with no user.
+     */
+    public static AuditEvent bySystem(String source, String tenant, String action, String resourceType,
+            String resourceId, Outcome outcome, Map<String, ?> details) {
+        return AuditEvent.newBuilder()
+                .setEventId(Ids.newId().toString())
+                .setOccurredAt(ProtoTime.of(Instant.now().truncatedTo(ChronoUnit.MICROS)))
+                .setTenant(tenant)
+                .setActor(AuditActor.newBuilder().setActor(Actor.newBuilder().setService(source)))
+                .setAction(action)
+                .setResource(ResourceRef.newBuilder().setType(resourceType).setId(resourceId))
+                .setOutcome(outcome)
+                .setDetails(struct(details))
+                .setSource(source)
+                .build();
+    }
+
     public static Struct struct(Map<String, ?> details) {
         Struct.Builder struct = Struct.newBuilder();
         details.forEach((key, value) -> struct.putFields(key, value(value)));

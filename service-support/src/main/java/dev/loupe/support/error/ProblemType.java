@@ -50,7 +50,9 @@ public enum ProblemType {
                                                                                                                     504,
                                                                                                                     Status.Code.DEADLINE_EXCEEDED),
     /** Stored data failed its integrity check or its key is gone: never answered with other bytes. */
-    STORED_DATA_UNREADABLE("stored-data-unreadable", "Stored data cannot be read", 500, Status.Code.DATA_LOSS);
+    STORED_DATA_UNREADABLE("stored-data-unreadable", "Stored data cannot be read", 500, Status.Code.DATA_LOSS),
+    /** The data is under legal hold: nobody may delete or erase it until the hold is released. */
+    LEGAL_HOLD("legal-hold", "The data is under legal hold", 409, Status.Code.FAILED_PRECONDITION);
 
     /** Base of every problem type URI; the URIs identify problems and need not resolve. */
     public static final String TYPE_BASE = "https://loupe.dev/problems/";

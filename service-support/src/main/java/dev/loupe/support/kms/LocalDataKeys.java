@@ -20,7 +20,9 @@ import javax.crypto.spec.SecretKeySpec;
  * Key-encryption keys in files on this machine: the embedded default. Each KEK name has one file
  * {@code <name>.kek} in the key folder, one line per version ({@code v<n> <base64 32-byte AES key> <state>}),
  * readable by the owner only. The state of a version is {@code active}, or {@code retired} when it is below the
- * minimum decryption version: the minimum is kept in the same file as the keys, so that one atomic rename changes
+ * minimum decryption version. A retired version's key bytes are erased from the file (written {@code -}): raising
+ * the minimum is how an erasure makes copies of wrapped keys taken before it useless, so it must not be undone by
+ * editing the file. The minimum is the minimum is kept in the same file as the keys, so that one atomic rename changes
  * both and a crash leaves either the old file or the new one, never a minimum that belongs to another generation
  * of the KEK (as a separate file could, after a crash between two deletions).
  *
@@ -34,11 +36,16 @@ import javax.crypto.spec.SecretKeySpec;
 public final class LocalDataKeys implements DataKeys {
     private static final String EXTENSION = "kek";
     private static final String PREFIX = "local";
+    /** What a retired version's key field holds. */
+    private static final String ERASED = "-";
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int NONCE_BYTES = 12;
     private static final int TAG_BITS = 128;
 
-    /** One version of a KEK; {@code retired} when it is below the minimum decryption version. */
+    /**
+     * One version of a KEK; {@code retired} when it is below the minimum decryption version, and then its key is
+     * null: erased.
+     */
     private record Version(SecretKeySpec key, boolean retired) {
     }
 
@@ -145,7 +152,8 @@ public final class LocalDataKeys implements DataKeys {
         }
         List<Version> updated = new ArrayList<>(versions.size());
         for (int i = 0; i < versions.size(); i++) {
-            updated.add(new Version(versions.get(i).key(), i + 1 < version));
+            boolean retired = i + 1 < version;
+            updated.add(new Version(retired ? null : versions.get(i).key(), retired));
         }
         write(keyName, updated);
     }
@@ -190,8 +198,9 @@ public final class LocalDataKeys implements DataKeys {
     private void write(String keyName, List<Version> versions) {
         List<String[]> lines = new ArrayList<>(versions.size());
         for (Version version : versions) {
-            lines.add(new String[]{Base64.getEncoder().encodeToString(version.key().getEncoded()),
-                    version.retired() ? "retired" : "active"});
+            lines.add(version.retired()
+                    ? new String[]{ERASED, "retired"}
+                    : new String[]{Base64.getEncoder().encodeToString(version.key().getEncoded()), "active"});
         }
         files.writeVersions(files.file(keyName, EXTENSION), lines);
         loaded.put(keyName, List.copyOf(versions));
@@ -206,23 +215,28 @@ public final class LocalDataKeys implements DataKeys {
         List<Version> versions = new ArrayList<>();
         for (String[] fields : LocalKeyFiles.readVersions(file, 2)) {
             int number = versions.size() + 1;
-            byte[] key;
-            try {
-                key = Base64.getDecoder().decode(fields[0]);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalStateException("Malformed key file " + file + " at version " + number, e);
-            }
             boolean retired = fields[1].equals("retired");
-            if (key.length != 32 || !(retired || fields[1].equals("active"))) {
-                throw new IllegalStateException("Malformed key file " + file + " at version " + number);
-            }
             // Retired versions are those below one minimum: an active version before a retired one is no state
             // that this class writes.
             if (retired && number > 1 && !versions.get(number - 2).retired()) {
                 throw new IllegalStateException("Malformed key file " + file + " at version " + number
                         + ": retired after an active version");
             }
-            versions.add(new Version(new SecretKeySpec(key, "AES"), retired));
+            if (retired) {
+                // Files written before retired keys were erased still hold their bytes: they are not used.
+                versions.add(new Version(null, true));
+                continue;
+            }
+            byte[] key;
+            try {
+                key = Base64.getDecoder().decode(fields[0]);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("Malformed key file " + file + " at version " + number, e);
+            }
+            if (key.length != 32 || !fields[1].equals("active")) {
+                throw new IllegalStateException("Malformed key file " + file + " at version " + number);
+            }
+            versions.add(new Version(new SecretKeySpec(key, "AES"), false));
         }
         if (!versions.isEmpty() && versions.get(versions.size() - 1).retired()) {
             throw new IllegalStateException("Malformed key file " + file + ": its newest version is retired");

@@ -50,7 +50,12 @@ public enum Capability {
     /** Register base models and operate the platform; not tenant-scoped. */
     PLATFORM_OPERATE(Scope.PLATFORM, PLATFORM_ADMIN),
     /** Append audit events to the governance-service (each service's outbox relay); not tenant-scoped. */
-    AUDIT_APPEND(Scope.PLATFORM, SERVICE);
+    AUDIT_APPEND(Scope.PLATFORM, SERVICE),
+    /**
+     * Read the decrypted examples of a dataset version for a training job (Loupe's services only). The service
+     * names the tenant it acts for in the request, so this capability is not tied to a tenant claim.
+     */
+    TRAINING_DATA_READ(Scope.PLATFORM, SERVICE);
 
     /** Whether a capability acts within the caller's tenant or on the platform as a whole. */
     private enum Scope {
