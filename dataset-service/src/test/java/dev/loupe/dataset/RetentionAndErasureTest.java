@@ -358,6 +358,9 @@ class RetentionAndErasureTest {
                 .getRecordCount());
         // The key rotated: the erased record's wrapped key from a backup no longer unwraps; the others read on.
         assertThrows(DataKeyUnavailableException.class, () -> dataKeys.unwrap(keyName(dataset), backup.get(erased)));
+        // Trimmed, not only retired: an operator lowering the minimum does not bring the old version back.
+        assertThrows(IllegalArgumentException.class, () -> dataKeys.setMinDecryptionVersion(keyName(dataset), 1));
+        assertThrows(DataKeyUnavailableException.class, () -> dataKeys.unwrap(keyName(dataset), backup.get(erased)));
         assertArrayEquals(survivorImage, download(dataset, survivor));
         List<String> actions = outboxEventsAbout(dataset).stream().map(AuditEvent::getAction).toList();
         assertTrue(actions.containsAll(List.of("dataset.records.erased", "dataset.key.rotated")), actions.toString());

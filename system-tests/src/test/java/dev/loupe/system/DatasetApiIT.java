@@ -12,6 +12,7 @@ import static dev.loupe.system.Gateway.as;
 import static org.hamcrest.Matchers.endsWith;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,6 +59,44 @@ class DatasetApiIT {
                 equalTo("chest x-rays"));
         as("acme-admin").delete("/v1/datasets/" + id).then().statusCode(204);
         as("acme-steward").get("/v1/datasets/" + id).then().statusCode(404).contentType("application/problem+json");
+    }
+
+    @Test
+    void aLegalHoldBlocksDeletionUntilReleasedAndRetentionShowsWhenADatasetExpires() {
+        String id = Gateway.createDataset("acme-steward", Gateway.uniqueName("held"));
+        as("acme-steward").contentType("application/json")
+                .body(Map.of("max_age_days", 365))
+                .put("/v1/datasets/" + id + "/retention")
+                .then()
+                .statusCode(200)
+                .body("retention_max_age_days", equalTo(365))
+                .body("expires_at", notNullValue());
+        as("acme-steward").contentType("application/json")
+                .body(Map.of("max_age_days", 40000))
+                .put("/v1/datasets/" + id + "/retention")
+                .then()
+                .statusCode(400)
+                .body("field", equalTo("max_age_days"));
+        as("acme-compliance").contentType("application/json")
+                .body(Map.of("reason", "Litigation 2026-114"))
+                .put("/v1/datasets/" + id + "/legal-hold")
+                .then()
+                .statusCode(200)
+                .body("legal_hold.reason", equalTo("Litigation 2026-114"))
+                .body("legal_hold.placed_by.username", equalTo("acme-compliance"));
+
+        as("acme-admin").delete("/v1/datasets/" + id)
+                .then()
+                .statusCode(409)
+                .contentType("application/problem+json")
+                .body("type", equalTo("https://loupe.dev/problems/legal-hold"));
+        as("acme-steward").get("/v1/datasets/" + id).then().statusCode(200);
+
+        as("acme-steward").delete("/v1/datasets/" + id + "/legal-hold")
+                .then()
+                .statusCode(200)
+                .body("legal_hold", nullValue());
+        as("acme-admin").delete("/v1/datasets/" + id).then().statusCode(204);
     }
 
     @Test

@@ -43,6 +43,11 @@ class RoleMatrixIT {
 
     private static final Set<String> AUDIT_READERS = Set.of("compliance-officer");
 
+    private static final Set<String> RETENTION_MANAGERS = Set.of("tenant-admin", "data-steward",
+            "compliance-officer");
+
+    private static final Set<String> ERASURE_EXECUTORS = Set.of("compliance-officer");
+
     /** A UUID v7, as Loupe's ids are, that no import or record has. */
     private static final String NO_SUCH_ID = "01890a5d-ac96-7000-8000-000000000000";
 
@@ -64,6 +69,15 @@ class RoleMatrixIT {
             new Route("GET", "/v1/datasets/{id}/versions/{versionId}", DATASET_READERS, 404),
             new Route("GET", "/v1/datasets/{id}/records/{recordId}", DATASET_READERS, 404),
             new Route("GET", "/v1/datasets/{id}/records/{recordId}/images/{index}", IMAGE_VIEWERS, 404),
+            new Route("DELETE", "/v1/datasets/{id}/records/{recordId}", ERASURE_EXECUTORS, 404),
+            new Route("GET", "/v1/datasets/{id}/stats", DATASET_READERS, 200),
+            new Route("GET", "/v1/datasets/{id}/versions/{versionId}/stats", DATASET_READERS, 404),
+            new Route("GET", "/v1/datasets/{id}/versions/{versionId}/records", DATASET_READERS, 404),
+            new Route("POST", "/v1/datasets/{id}/key-rotations", DATASET_MANAGERS, 200),
+            new Route("PUT", "/v1/datasets/{id}/retention", RETENTION_MANAGERS, 200),
+            new Route("PUT", "/v1/datasets/{id}/legal-hold", RETENTION_MANAGERS, 200),
+            // A fresh dataset is not held: 409 shows the call got past authorization.
+            new Route("DELETE", "/v1/datasets/{id}/legal-hold", RETENTION_MANAGERS, 409),
             new Route("GET", "/v1/audit/events", AUDIT_READERS, 200),
             new Route("GET", "/v1/audit/verify", AUDIT_READERS, 200),
             new Route("GET", "/v1/audit/export", AUDIT_READERS, 200));
@@ -123,7 +137,11 @@ class RoleMatrixIT {
                     .multiPart("format", "loupe");
         } else if (route.method().equals("POST") && path.endsWith("/versions")) {
             request.contentType("application/json").body(Map.of("validation_fraction", 0.1));
-        } else if (route.method().equals("POST")) {
+        } else if (path.endsWith("/retention")) {
+            request.contentType("application/json").body(Map.of("max_age_days", 30));
+        } else if (route.method().equals("PUT") && path.endsWith("/legal-hold")) {
+            request.contentType("application/json").body(Map.of("reason", "role matrix"));
+        } else if (route.method().equals("POST") && !path.endsWith("/key-rotations")) {
             request.contentType("application/json").body(Map.of("name", Gateway.uniqueName("matrix")));
         }
         return request.request(route.method(), path);

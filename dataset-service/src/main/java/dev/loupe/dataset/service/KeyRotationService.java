@@ -24,8 +24,8 @@ import dev.loupe.support.security.Caller;
 
 /**
  * Rotates a dataset's key-encryption key: a new KEK version, every image's data key rewrapped under it, then the
- * minimum decryption version raised to it, so the older versions, and every copy of a wrapping made under them
- * (a backup of the database), no longer unwrap. Erasing records relies on this.
+ * minimum decryption version raised to it and the older versions trimmed (deleted for good), so every copy of a
+ * wrapping made under them (a backup of the database) can never be unwrapped again. Erasing records relies on this.
  *
  * <p>
  * Imports run meanwhile. The new version is recorded on the dataset row ({@code key_version}) before the rewrap
@@ -130,6 +130,8 @@ public class KeyRotationService {
             rewrapped += updates.size();
         }
         dataKeys.setMinDecryptionVersion(keyName, version);
+        // Trimmed, not only retired: the minimum is a policy an administrator could lower again.
+        dataKeys.trim(keyName, version);
         Rotated rotated = new Rotated(version, rewrapped);
         pool.withTransaction(tx -> tx.preparedQuery("UPDATE dataset SET key_rotation_due = false WHERE id = $1")
                 .execute(Tuple.of(datasetId))

@@ -24,10 +24,14 @@ import dev.loupe.contracts.common.v1.PageRequest;
 import dev.loupe.contracts.dataset.v1.CreateDatasetRequest;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetRequest;
 import dev.loupe.contracts.dataset.v1.GetDatasetRequest;
+import dev.loupe.contracts.dataset.v1.GetDatasetStatsRequest;
 import dev.loupe.contracts.dataset.v1.ListDatasetsRequest;
 import dev.loupe.contracts.dataset.v1.MutinyDatasetServiceGrpc.MutinyDatasetServiceStub;
+import dev.loupe.contracts.dataset.v1.RotateDatasetKeyRequest;
 import dev.loupe.gateway.api.CreateDatasetBody;
+import dev.loupe.gateway.api.DatasetStatsView;
 import dev.loupe.gateway.api.DatasetView;
+import dev.loupe.gateway.api.KeyRotationView;
 import dev.loupe.gateway.api.ListPage;
 import dev.loupe.gateway.grpc.DownstreamCalls;
 import dev.loupe.support.error.ProblemException;
@@ -99,11 +103,36 @@ public class DatasetResource {
     @DELETE
     @Path("/{id}")
     @Authorized(Capability.DATASETS_MANAGE)
-    @Operation(summary = "Delete a dataset")
+    @Operation(summary = "Delete a dataset", description = "Deletes its records and images and destroys its key "
+            + "(crypto-shredding): copies of its blobs or rows taken before cannot be decrypted. 409 `legal-hold` "
+            + "while the dataset is under legal hold, for every role.")
     public Uni<RestResponse<Void>> delete(@RestPath String id) {
         return calls.onBehalfOfCaller(datasets)
                 .deleteDataset(DeleteDatasetRequest.newBuilder().setDatasetId(id).build())
                 .map(deleted -> RestResponse.noContent());
+    }
+
+    @GET
+    @Path("/{id}/stats")
+    @Authorized(Capability.DATASETS_READ)
+    @Operation(summary = "Statistics of the current records", description = "Image sizes and aspect ratios, text "
+            + "lengths, annotation types, box labels, and the duplicates and rejected lines of the dataset's imports.")
+    public Uni<DatasetStatsView> stats(@RestPath String id) {
+        return calls.retryingRead(calls.onBehalfOfCaller(datasets)
+                .getDatasetStats(GetDatasetStatsRequest.newBuilder().setDatasetId(id).build()))
+                .map(DatasetStatsView::of);
+    }
+
+    @POST
+    @Path("/{id}/key-rotations")
+    @Authorized(Capability.DATASETS_MANAGE)
+    @Operation(summary = "Rotate the dataset's key", description = "A new key version; every image's data key is "
+            + "rewrapped under it, then the older versions are retired, so copies of wrapped keys taken before "
+            + "(a database backup) no longer decrypt. Imports may run meanwhile.")
+    public Uni<KeyRotationView> rotateKey(@RestPath String id) {
+        return calls.onBehalfOfCaller(datasets)
+                .rotateDatasetKey(RotateDatasetKeyRequest.newBuilder().setDatasetId(id).build())
+                .map(KeyRotationView::of);
     }
 
     /** The page size as given, 0 when absent (the service default); the upper bound is the service's. */

@@ -3,6 +3,7 @@ package dev.loupe.gateway.rest;
 import java.util.List;
 import java.util.Map;
 
+import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -23,10 +24,12 @@ import org.jboss.resteasy.reactive.RestQuery;
 
 import dev.loupe.contracts.common.v1.PageRequest;
 import dev.loupe.contracts.dataset.v1.DownloadImageRequest;
+import dev.loupe.contracts.dataset.v1.EraseRecordsRequest;
 import dev.loupe.contracts.dataset.v1.GetRecordRequest;
 import dev.loupe.contracts.dataset.v1.ImageChunk;
 import dev.loupe.contracts.dataset.v1.ListRecordsRequest;
 import dev.loupe.contracts.dataset.v1.MutinyDatasetServiceGrpc.MutinyDatasetServiceStub;
+import dev.loupe.gateway.api.ErasureView;
 import dev.loupe.gateway.api.ListPage;
 import dev.loupe.gateway.api.RecordView;
 import dev.loupe.gateway.grpc.DownstreamCalls;
@@ -97,6 +100,24 @@ public class RecordResource {
                 head -> Map.of(HttpHeaders.CONTENT_TYPE, List.of(mediaType(head.first())),
                         HttpHeaders.CACHE_CONTROL, List.of("no-store"),
                         "X-Content-Type-Options", List.of("nosniff")));
+    }
+
+    @DELETE
+    @Path("/{recordId}")
+    @Authorized(Capability.ERASURE_EXECUTE)
+    @Operation(summary = "Erase a record", description = "Deletes the record, from the versions that hold it too, "
+            + "and its images; then the dataset's key rotates, so that a backup taken before cannot unwrap the "
+            + "erased images' keys. `erasure_request` names the erasure request this executes, for the audit trail. "
+            + "409 `legal-hold` while the dataset is under legal hold.")
+    public Uni<ErasureView> erase(@RestPath String id, @RestPath String recordId,
+            @RestQuery("erasure_request") String erasureRequest) {
+        return calls.onBehalfOfCaller(datasets)
+                .eraseRecords(EraseRecordsRequest.newBuilder()
+                        .setDatasetId(id)
+                        .addRecordIds(recordId)
+                        .setErasureRequestId(erasureRequest == null ? "" : erasureRequest)
+                        .build())
+                .map(ErasureView::of);
     }
 
     static int parseIndex(String index) {

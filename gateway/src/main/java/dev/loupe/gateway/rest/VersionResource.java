@@ -21,11 +21,15 @@ import org.jboss.resteasy.reactive.RestResponse;
 
 import dev.loupe.contracts.common.v1.PageRequest;
 import dev.loupe.contracts.dataset.v1.CreateVersionRequest;
+import dev.loupe.contracts.dataset.v1.GetDatasetStatsRequest;
 import dev.loupe.contracts.dataset.v1.GetVersionRequest;
+import dev.loupe.contracts.dataset.v1.ListRecordsRequest;
 import dev.loupe.contracts.dataset.v1.ListVersionsRequest;
 import dev.loupe.contracts.dataset.v1.MutinyDatasetServiceGrpc.MutinyDatasetServiceStub;
 import dev.loupe.gateway.api.CreateVersionBody;
+import dev.loupe.gateway.api.DatasetStatsView;
 import dev.loupe.gateway.api.ListPage;
+import dev.loupe.gateway.api.RecordView;
 import dev.loupe.gateway.api.VersionView;
 import dev.loupe.gateway.grpc.DownstreamCalls;
 import dev.loupe.support.security.Authorized;
@@ -91,5 +95,36 @@ public class VersionResource {
         return calls.retryingRead(calls.onBehalfOfCaller(datasets)
                 .getVersion(GetVersionRequest.newBuilder().setDatasetId(id).setVersionId(versionId).build()))
                 .map(VersionView::of);
+    }
+
+    @GET
+    @Path("/{versionId}/stats")
+    @Authorized(Capability.DATASETS_READ)
+    @Operation(summary = "Statistics of a version", description = "As for the dataset, over the version's records "
+            + "and the imports they came from.")
+    public Uni<DatasetStatsView> stats(@RestPath String id, @RestPath String versionId) {
+        return calls.retryingRead(calls.onBehalfOfCaller(datasets)
+                .getDatasetStats(GetDatasetStatsRequest.newBuilder().setDatasetId(id).setVersionId(versionId).build()))
+                .map(DatasetStatsView::of);
+    }
+
+    @GET
+    @Path("/{versionId}/records")
+    @Authorized(Capability.DATASETS_READ)
+    @Operation(summary = "List a version's records", description = "In manifest order, without image bytes; `limit` "
+            + "1 to 100 (default 20), `after` is the `next_after` of the previous page. Records erased since the "
+            + "version was frozen are not listed.")
+    public Uni<ListPage<RecordView>> records(@RestPath String id, @RestPath String versionId,
+            @RestQuery String limit, @RestQuery String after) {
+        ListRecordsRequest request = ListRecordsRequest.newBuilder()
+                .setDatasetId(id)
+                .setVersionId(versionId)
+                .setPage(PageRequest.newBuilder()
+                        .setLimit(DatasetResource.parseLimit(limit))
+                        .setAfter(after == null ? "" : after))
+                .build();
+        return calls.retryingRead(calls.onBehalfOfCaller(datasets).listRecords(request))
+                .map(page -> ListPage.of(page.getRecordsList().stream().map(RecordView::of).toList(),
+                        page.getPage().getHasMore(), page.getPage().getNextAfter()));
     }
 }

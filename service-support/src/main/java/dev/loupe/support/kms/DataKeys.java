@@ -31,8 +31,21 @@ public interface DataKeys {
      */
     int rotate(String keyName);
 
-    /** Refuses to unwrap wrappings under versions below {@code version} from now on (after a rewrap of all). */
+    /**
+     * Refuses to unwrap wrappings under versions below {@code version} from now on (after a rewrap of all). A
+     * policy: lowering it again makes the older versions usable again, unless they were {@link #trim trimmed}.
+     *
+     * @throws IllegalArgumentException outside the KEK's versions, or below a trimmed version
+     */
     void setMinDecryptionVersion(String keyName, int version);
+
+    /**
+     * Deletes for good every version below {@code version}, which must not be above the minimum decryption version:
+     * wrappings under them can never be unwrapped again, whoever changes the minimum later. Erasure relies on it.
+     *
+     * @throws IllegalArgumentException when {@code version} is above the minimum decryption version
+     */
+    void trim(String keyName, int version);
 
     /** Destroys every version of the named KEK; does nothing if it does not exist. */
     void destroy(String keyName);

@@ -19,10 +19,9 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Key-encryption keys in files on this machine: the embedded default. Each KEK name has one file
  * {@code <name>.kek} in the key folder, one line per version ({@code v<n> <base64 32-byte AES key> <state>}),
- * readable by the owner only. The state of a version is {@code active}, or {@code retired} when it is below the
- * minimum decryption version. A retired version's key bytes are erased from the file (written {@code -}): raising
- * the minimum is how an erasure makes copies of wrapped keys taken before it useless, so it must not be undone by
- * editing the file. The minimum is the minimum is kept in the same file as the keys, so that one atomic rename changes
+ * readable by the owner only. The state of a version is {@code active}, {@code retired} when it is below the
+ * minimum decryption version, or {@code trimmed} when {@link #trim} deleted it: its key bytes are gone from the
+ * file (written {@code -}), so no later change of the minimum brings it back. The minimum is kept in the same file as the keys, so that one atomic rename changes
  * both and a crash leaves either the old file or the new one, never a minimum that belongs to another generation
  * of the KEK (as a separate file could, after a crash between two deletions).
  *
@@ -36,18 +35,22 @@ import javax.crypto.spec.SecretKeySpec;
 public final class LocalDataKeys implements DataKeys {
     private static final String EXTENSION = "kek";
     private static final String PREFIX = "local";
-    /** What a retired version's key field holds. */
-    private static final String ERASED = "-";
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final int NONCE_BYTES = 12;
     private static final int TAG_BITS = 128;
 
     /**
-     * One version of a KEK; {@code retired} when it is below the minimum decryption version, and then its key is
-     * null: erased.
+     * One version of a KEK; {@code retired} when it is below the minimum decryption version; trimmed (its key
+     * null) when deleted for good.
      */
     private record Version(SecretKeySpec key, boolean retired) {
+        boolean trimmed() {
+            return key == null;
+        }
     }
+
+    /** What a trimmed version's key field holds. */
+    private static final String TRIMMED_KEY = "-";
 
     private final LocalKeyFiles files;
     private final Map<String, List<Version>> loaded = new HashMap<>();
@@ -150,12 +153,42 @@ public final class LocalDataKeys implements DataKeys {
             throw new IllegalArgumentException("Cannot set the minimum decryption version of key " + keyName
                     + " to " + version + ": it has versions 1 to " + versions.size());
         }
+        if (versions.get(version - 1).trimmed()) {
+            throw new IllegalArgumentException("Cannot set the minimum decryption version of key " + keyName
+                    + " to " + version + ": versions below " + (trimmedBelow(versions) + 1) + " were trimmed");
+        }
         List<Version> updated = new ArrayList<>(versions.size());
         for (int i = 0; i < versions.size(); i++) {
-            boolean retired = i + 1 < version;
-            updated.add(new Version(retired ? null : versions.get(i).key(), retired));
+            updated.add(new Version(versions.get(i).key(), i + 1 < version));
         }
         write(keyName, updated);
+    }
+
+    @Override
+    public synchronized void trim(String keyName, int version) {
+        List<Version> versions = versions(keyName);
+        if (versions.isEmpty()) {
+            throw new IllegalArgumentException("Key " + keyName + " does not exist");
+        }
+        // Every version below the one given must be retired already: that is, it is at most the minimum.
+        if (version < 1 || version > versions.size() || version > 1 && !versions.get(version - 2).retired()) {
+            throw new IllegalArgumentException("Cannot trim key " + keyName + " below version " + version
+                    + ": only versions below the minimum decryption version can be trimmed");
+        }
+        List<Version> updated = new ArrayList<>(versions.size());
+        for (int i = 0; i < versions.size(); i++) {
+            updated.add(i + 1 < version ? new Version(null, true) : versions.get(i));
+        }
+        write(keyName, updated);
+    }
+
+    /** How many of the oldest versions were trimmed. */
+    private static int trimmedBelow(List<Version> versions) {
+        int count = 0;
+        while (count < versions.size() && versions.get(count).trimmed()) {
+            count++;
+        }
+        return count;
     }
 
     @Override
@@ -198,9 +231,10 @@ public final class LocalDataKeys implements DataKeys {
     private void write(String keyName, List<Version> versions) {
         List<String[]> lines = new ArrayList<>(versions.size());
         for (Version version : versions) {
-            lines.add(version.retired()
-                    ? new String[]{ERASED, "retired"}
-                    : new String[]{Base64.getEncoder().encodeToString(version.key().getEncoded()), "active"});
+            lines.add(version.trimmed()
+                    ? new String[]{TRIMMED_KEY, "trimmed"}
+                    : new String[]{Base64.getEncoder().encodeToString(version.key().getEncoded()),
+                            version.retired() ? "retired" : "active"});
         }
         files.writeVersions(files.file(keyName, EXTENSION), lines);
         loaded.put(keyName, List.copyOf(versions));
@@ -215,15 +249,11 @@ public final class LocalDataKeys implements DataKeys {
         List<Version> versions = new ArrayList<>();
         for (String[] fields : LocalKeyFiles.readVersions(file, 2)) {
             int number = versions.size() + 1;
-            boolean retired = fields[1].equals("retired");
-            // Retired versions are those below one minimum: an active version before a retired one is no state
-            // that this class writes.
-            if (retired && number > 1 && !versions.get(number - 2).retired()) {
-                throw new IllegalStateException("Malformed key file " + file + " at version " + number
-                        + ": retired after an active version");
-            }
-            if (retired) {
-                // Files written before retired keys were erased still hold their bytes: they are not used.
+            if (fields[1].equals("trimmed")) {
+                // Trimmed versions are the oldest ones, below every kept version.
+                if (!fields[0].equals(TRIMMED_KEY) || number > 1 && !versions.get(number - 2).trimmed()) {
+                    throw new IllegalStateException("Malformed key file " + file + " at version " + number);
+                }
                 versions.add(new Version(null, true));
                 continue;
             }
@@ -233,10 +263,17 @@ public final class LocalDataKeys implements DataKeys {
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException("Malformed key file " + file + " at version " + number, e);
             }
-            if (key.length != 32 || !fields[1].equals("active")) {
+            boolean retired = fields[1].equals("retired");
+            if (key.length != 32 || !(retired || fields[1].equals("active"))) {
                 throw new IllegalStateException("Malformed key file " + file + " at version " + number);
             }
-            versions.add(new Version(new SecretKeySpec(key, "AES"), false));
+            // Retired versions are those below one minimum: an active version before a retired one is no state
+            // that this class writes.
+            if (retired && number > 1 && !versions.get(number - 2).retired()) {
+                throw new IllegalStateException("Malformed key file " + file + " at version " + number
+                        + ": retired after an active version");
+            }
+            versions.add(new Version(new SecretKeySpec(key, "AES"), retired));
         }
         if (!versions.isEmpty() && versions.get(versions.size() - 1).retired()) {
             throw new IllegalStateException("Malformed key file " + file + ": its newest version is retired");

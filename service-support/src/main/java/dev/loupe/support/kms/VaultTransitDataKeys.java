@@ -118,6 +118,20 @@ public final class VaultTransitDataKeys implements DataKeys {
     }
 
     @Override
+    public void trim(String keyName, int version) {
+        try {
+            join(transit.trimKey(keyName, version));
+        } catch (VaultClientException e) {
+            if (e.getStatus() != null && e.getStatus() == 400) {
+                // "cannot set min available version ... greater than minimum decryption version".
+                throw new IllegalArgumentException("Cannot trim key " + keyName + " below version " + version + ": "
+                        + e.getErrors(), e);
+            }
+            throw e;
+        }
+    }
+
+    @Override
     public void destroy(String keyName) {
         existing.remove(keyName);
         if (readKey(transit, keyName).isEmpty()) {

@@ -95,6 +95,23 @@ abstract class DataKeysContract {
     }
 
     @Test
+    void trimmedVersionsNeverComeBack() throws Exception {
+        DataKeys keys = dataKeys();
+        DataKey old = keys.generate(KEK);
+        keys.rotate(KEK);
+        DataKey kept = keys.generate(KEK);
+        assertThrows(IllegalArgumentException.class, () -> keys.trim(KEK, 2), "not below the minimum yet");
+        keys.setMinDecryptionVersion(KEK, 2);
+        keys.trim(KEK, 2);
+
+        assertThrows(IllegalArgumentException.class, () -> keys.setMinDecryptionVersion(KEK, 1));
+        assertThrows(DataKeyUnavailableException.class, () -> keys.unwrap(KEK, old.wrapped()));
+        assertArrayEquals(kept.plaintext(), keys.unwrap(KEK, kept.wrapped()));
+        keys.rotate(KEK);
+        assertEquals(3, DataKeys.versionOf(keys.generate(KEK).wrapped()));
+    }
+
+    @Test
     void aMinimumDecryptionVersionOutsideTheKeksVersionsIsRefused() throws Exception {
         DataKeys keys = dataKeys();
         DataKey old = keys.generate(KEK);

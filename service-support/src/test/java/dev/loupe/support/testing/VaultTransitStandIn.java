@@ -43,13 +43,15 @@ import com.sun.net.httpserver.HttpServer;
  * {@code POST /v1/transit/hmac/:name[/:algorithm]} with {@code input} and optional {@code key_version}
  * (SHA-256 only; like Vault, every version of every key holds its own random HMAC key);
  * {@code POST /v1/transit/keys/:name/config} with {@code min_decryption_version} (0 counts as 1; above the latest
- * version refused) and {@code deletion_allowed}; {@code DELETE /v1/transit/keys/:name} (refused with 400 for a
+ * version or below the minimum available one refused) and {@code deletion_allowed};
+ * {@code POST /v1/transit/keys/:name/trim} with {@code min_available_version} (at most the minimum decryption
+ * version; answers 204); {@code DELETE /v1/transit/keys/:name} (refused with 400 for a
  * missing key and until deletion is allowed). For aes256-gcm96 keys, every version of which also holds its own random AES-256 key:
  * {@code POST /v1/transit/datakey/plaintext/:name} with optional {@code bits} (128, 256 or 512; answers
  * {@code plaintext}, {@code ciphertext} and {@code key_version}), {@code POST /v1/transit/decrypt/:name} and
  * {@code POST /v1/transit/rewrap/:name} with {@code ciphertext}. Ciphertexts are laid out as Vault's,
  * {@code vault:v<n>:<base64 12-byte nonce || ciphertext || 16-byte tag>}, and refused with Vault's error texts,
- * checked in Vault's order (no prefix, too new, below {@code min_decryption_version}, bad base64, failed tag
+ * checked in Vault's order (no prefix, too new, below {@code min_decryption_version} or trimmed, bad base64, failed tag
  * check). Every request must carry the token in {@code X-Vault-Token} (403 otherwise); anything else answers 404
  * in Vault's error shape and is remembered in {@link #unhandled()}.
  */
@@ -129,6 +131,9 @@ public final class VaultTransitStandIn implements AutoCloseable {
             } else if (parts.length == 6 && path.startsWith("/v1/transit/keys/") && parts[5].equals("config")
                     && method.equals("POST")) {
                 configure(exchange, parts[4], body);
+            } else if (parts.length == 6 && path.startsWith("/v1/transit/keys/") && parts[5].equals("trim")
+                    && method.equals("POST")) {
+                trim(exchange, parts[4], body);
             } else if (parts.length == 5 && path.startsWith("/v1/transit/keys/") && method.equals("DELETE")) {
                 TransitKey key = keys.get(parts[4]);
                 if (key == null || !key.deletionAllowed) {
@@ -222,6 +227,10 @@ public final class VaultTransitStandIn implements AutoCloseable {
                 return;
             }
             minimum = Math.max(minimum, 1);
+            if (minimum < key.minAvailableVersion) {
+                error(exchange, 400, "min decryption version should not be less than min available version");
+                return;
+            }
             if (minimum != key.minDecryptionVersion && minimum > key.versions().size()) {
                 error(exchange, 400, "cannot set min decryption version of " + minimum + ", latest key version is "
                         + key.versions().size());
@@ -233,6 +242,26 @@ public final class VaultTransitStandIn implements AutoCloseable {
             key.deletionAllowed = body.get("deletion_allowed").asBoolean();
         }
         respond(exchange, 200, keyInfo(name, key));
+    }
+
+    private void trim(HttpExchange exchange, String name, JsonNode body) throws IOException {
+        TransitKey key = keys.get(name);
+        if (key == null) {
+            error(exchange, 400, "invalid key " + name);
+            return;
+        }
+        int minimum = body.path("min_available_version").asInt(0);
+        if (minimum < 1 || minimum < key.minAvailableVersion) {
+            error(exchange, 400, "minimum available version should be positive and not less than the existing value");
+            return;
+        }
+        if (minimum > key.minDecryptionVersion) {
+            error(exchange, 400, "minimum available version cannot be greater than minimum decryption version");
+            return;
+        }
+        key.minAvailableVersion = minimum;
+        exchange.sendResponseHeaders(204, -1);
+        exchange.close();
     }
 
     private void dataKey(HttpExchange exchange, String name, JsonNode body)
@@ -337,7 +366,7 @@ public final class VaultTransitStandIn implements AutoCloseable {
             error(exchange, 400, "invalid ciphertext: version is too new");
             return null;
         }
-        if (version < key.minDecryptionVersion) {
+        if (version < key.minDecryptionVersion || version < key.minAvailableVersion) {
             error(exchange, 400, "ciphertext or signature version is disallowed by policy (too old)");
             return null;
         }
@@ -424,6 +453,8 @@ public final class VaultTransitStandIn implements AutoCloseable {
         final String type;
         final List<Version> versions;
         volatile int minDecryptionVersion = 1;
+        /** Versions below it were trimmed: deleted for good. */
+        volatile int minAvailableVersion = 1;
         volatile boolean deletionAllowed;
 
         TransitKey(String type, List<Version> versions) {
