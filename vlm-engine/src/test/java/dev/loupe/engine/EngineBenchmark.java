@@ -1,6 +1,7 @@
 package dev.loupe.engine;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,14 +18,21 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import dev.loupe.engine.generate.Generator;
 import dev.loupe.engine.generate.SamplingSettings;
+import dev.loupe.engine.generate.json.JsonConstraint;
+import dev.loupe.engine.generate.json.JsonPrefix;
+import dev.loupe.engine.generate.json.TokenVocabulary;
 import dev.loupe.engine.model.LlavaConfig;
 import dev.loupe.engine.model.LlavaModel;
 import dev.loupe.engine.model.LoraAdapters;
 import dev.loupe.engine.model.LoraSettings;
+import dev.loupe.engine.text.ByteLevelBpeTrainer;
+import dev.loupe.engine.text.ChatTokenizer;
 import dev.loupe.engine.train.AdamW;
 import dev.loupe.engine.train.LearningRateSchedule;
 import dev.loupe.engine.train.StepReport;
@@ -36,9 +44,10 @@ import dev.loupe.engine.train.TrainingSettings;
 /**
  * Prints the engine's speed on this machine: the fp32 matMul ceiling; training tokens/s, achieved GFLOP/s and peak
  * resident memory for full fine-tuning and for LoRA of a small decoder; and generation tokens/s with and without
- * the KV cache for 1, 4 and 16 sequences at 128 new tokens. A benchmark, not a test: it asserts nothing, and its
- * name keeps it out of the normal test run:
- * {@code mvn -pl vlm-engine verify -Dtest=EngineBenchmark -Dsurefire.failIfNoSpecifiedTests=false}.
+ * the KV cache for 1, 4 and 16 sequences at 128 new tokens; and the time a JSON-constrained step spends building
+ * its mask for a 4,000-token vocabulary. A benchmark, not a test: it asserts nothing, and its name keeps it out of
+ * the normal test run: {@code mvn -pl vlm-engine verify -Dtest=EngineBenchmark -Dsurefire.failIfNoSpecifiedTests=false}
+ * ({@code -Dtest=EngineBenchmark#jsonMaskTimes} for the masks only).
  */
 class EngineBenchmark {
     private static final int NEW_TOKENS = 128;
@@ -48,6 +57,9 @@ class EngineBenchmark {
     private static final int MEASURED_STEPS = 10;
     private static final LoraSettings LORA = new LoraSettings(8, 16, 0.05f, List.of("q_proj", "k_proj", "v_proj",
             "o_proj", "gate_proj", "up_proj", "down_proj"), false);
+
+    @TempDir
+    Path dir;
 
     @Test
     void printFigures() {
@@ -234,5 +246,77 @@ class EngineBenchmark {
             double seconds = (System.nanoTime() - start) / 1e9;
             return out.stream().mapToInt(tokens -> tokens.length).sum() / seconds;
         }
+    }
+
+    /**
+     * Mask time per step along a document with every kind of value, a free string among them (inside a string
+     * almost every token continues, so the trie walk visits most of it), for a byte-level BPE vocabulary of 4,000
+     * tokens learned from syllable text and JSON lines.
+     */
+    @Test
+    void jsonMaskTimes() throws IOException {
+        Path tokenizerJson = dir.resolve("tokenizer.json");
+        ByteLevelBpeTrainer.train(syllableCorpus(), 4000, ChatTokenizer.SPECIAL_TOKENS, tokenizerJson);
+        TokenVocabulary vocabulary = TokenVocabulary.fromTokenizerJson(tokenizerJson);
+        JsonConstraint constraint = JsonConstraint.of(new ObjectMapper().readTree("""
+                {"type": "object", "properties": {
+                  "label": {"enum": ["cat", "dog"]},
+                  "count": {"type": "integer"},
+                  "boxes": {"type": "array", "items": {"type": "number"}, "maxItems": 4},
+                  "caption": {"type": "string"}},
+                 "required": ["label", "count", "caption"]}"""), vocabulary);
+        String document = "{\"label\": \"dog\", \"count\": 12, \"boxes\": [0.5, 13.25, -1e3], \"caption\": \"A grey"
+                + " cat sleeps on a red sofa, caf\u00e9-style \ud83d\udc08.\"}";
+        long[] tokens;
+        Set<Long> stop;
+        try (ChatTokenizer tokenizer = ChatTokenizer.load(tokenizerJson, 1)) {
+            tokens = tokenizer.text(document);
+            stop = Set.of(tokenizer.turnEndTokenId());
+        }
+        double[] logits = new double[vocabulary.size()];
+        int passes = 60;
+        int warmup = 10;
+        double[] stepMillis = new double[tokens.length + 1];
+        for (int pass = 0; pass < passes; pass++) {
+            JsonPrefix state = constraint.start();
+            for (int step = 0; step <= tokens.length; step++) {
+                long start = System.nanoTime();
+                constraint.mask(state, logits, stop);
+                long nanos = System.nanoTime() - start;
+                if (pass >= warmup) {
+                    stepMillis[step] += nanos / 1e6 / (passes - warmup);
+                }
+                if (step < tokens.length) {
+                    state = constraint.advance(state, tokens[step]);
+                }
+            }
+        }
+        System.out.printf("JSON mask, %d-token vocabulary, %d steps along a %d-byte document: mean %.3f ms/step,"
+                + " median %.3f, slowest step %.3f ms (mean of %d passes each)%n", vocabulary.size(),
+                stepMillis.length, document.getBytes(StandardCharsets.UTF_8).length,
+                Arrays.stream(stepMillis).average().orElseThrow(), median(stepMillis),
+                Arrays.stream(stepMillis).max().orElseThrow(),
+                passes - warmup);
+    }
+
+    /** Words of made-up syllables, skewed so that some are common, and a JSON line after each sentence. */
+    private static List<String> syllableCorpus() {
+        Random random = new Random(1);
+        String[] syllables = {"ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "the", "ing", "er", "on", "an", "st",
+                "re", "de", "co", "pro", "ex", "al", "ment", "tion", "ly", "ou", "ch", "sh", "qu", "gr", "bl", "pr"};
+        List<String> corpus = new ArrayList<>();
+        for (int line = 0; line < 3000; line++) {
+            StringBuilder text = new StringBuilder();
+            for (int word = 0; word < 12; word++) {
+                text.append(' ');
+                for (int part = 1 + random.nextInt(3); part > 0; part--) {
+                    text.append(syllables[(int) Math.abs(random.nextGaussian() * 8) % syllables.length]);
+                }
+            }
+            corpus.add(text.toString());
+            corpus.add("{\"label\": \"cat\", \"count\": " + random.nextInt(1000) + ", \"score\": "
+                    + random.nextInt(100) / 100.0 + "}");
+        }
+        return corpus;
     }
 }

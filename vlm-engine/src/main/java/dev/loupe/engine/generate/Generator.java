@@ -2,7 +2,9 @@ package dev.loupe.engine.generate;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 
 import ai.djl.ndarray.NDArray;
@@ -12,6 +14,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 
+import dev.loupe.engine.generate.json.JsonConstraint;
+import dev.loupe.engine.generate.json.JsonPrefix;
 import dev.loupe.engine.model.KvCache;
 import dev.loupe.engine.model.LlavaModel;
 
@@ -19,7 +23,8 @@ import dev.loupe.engine.model.LlavaModel;
  * Generates continuations of a batch of prompts. Prompts are padded on the left to one length, so every row's
  * next token is at the last position; a finished row goes on with padding that nothing attends to. With the KV
  * cache each step computes only the new token; without it, every step recomputes the whole sequence (kept for
- * checking the cache and for measuring what it saves).
+ * checking the cache and for measuring what it saves). A row may be constrained to a JSON document of a schema
+ * ({@link JsonConstraint}): its logits are masked before each pick, and it keeps its own recogniser state.
  */
 public final class Generator {
     private final LlavaModel model;
@@ -31,13 +36,31 @@ public final class Generator {
     }
 
     /**
-     * @param manager the generation's arrays live in a sub-manager of it while it runs, freed before it returns
-     * @param prompts token ids of each prompt (images already expanded to image tokens)
-     * @param pixels the images of all prompts in order, {@code [I, 3, S, S]}; any shape with I = 0 for none
-     * @return the new tokens of each prompt, without the stop token
+     * Free-text generation: {@link #generate(NDManager, List, NDArray, SamplingSettings, List, boolean)} with no
+     * row constrained, returning the tokens only.
      */
     public List<long[]> generate(NDManager manager, List<long[]> prompts, NDArray pixels, SamplingSettings settings,
             boolean useCache) {
+        List<Optional<JsonConstraint>> free = Collections.nCopies(prompts.size(), Optional.empty());
+        return generate(manager, prompts, pixels, settings, free, useCache).stream().map(Generation::tokens).toList();
+    }
+
+    /**
+     * @param manager the generation's arrays live in a sub-manager of it while it runs, freed before it returns
+     * @param prompts token ids of each prompt (images already expanded to image tokens)
+     * @param pixels the images of all prompts in order, {@code [I, 3, S, S]}; any shape with I = 0 for none
+     * @param constraints per prompt, the JSON document its continuation must be, or empty for free text; a
+     *        constrained row needs a stop token in the settings to end its document with
+     * @return per prompt, the new tokens and why the row ended
+     */
+    public List<Generation> generate(NDManager manager, List<long[]> prompts, NDArray pixels,
+            SamplingSettings settings, List<Optional<JsonConstraint>> constraints, boolean useCache) {
+        if (constraints.size() != prompts.size()) {
+            throw new IllegalArgumentException("one constraint (or none) per prompt is required");
+        }
+        if (settings.stopTokens().isEmpty() && constraints.stream().anyMatch(Optional::isPresent)) {
+            throw new IllegalArgumentException("a JSON-constrained row needs a stop token to end its document");
+        }
         int batch = prompts.size();
         int promptLength = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
         long[][] ids = new long[batch][];
@@ -56,6 +79,13 @@ public final class Generator {
             produced.add(new ArrayList<>());
         }
         boolean[] finished = new boolean[batch];
+        // Each constrained row's own recogniser state; null for a free row.
+        JsonConstraint[] rules = new JsonConstraint[batch];
+        JsonPrefix[] documents = new JsonPrefix[batch];
+        for (int b = 0; b < batch; b++) {
+            rules[b] = constraints.get(b).orElse(null);
+            documents[b] = rules[b] == null ? null : rules[b].start();
+        }
         Random random = new Random(settings.seed());
         // Every array of the generation lives in this sub-manager (the KV cache between steps) or in a step's
         // scratch below it, and the model puts every array of a step into the manager of its inputs: whatever the
@@ -90,11 +120,17 @@ public final class Generator {
                         double[] row = Arrays.copyOfRange(last, b * vocab, (b + 1) * vocab);
                         // The image token stands for image features; produced as text it would mean nothing.
                         row[(int) model.config().imageTokenIndex()] = Double.NEGATIVE_INFINITY;
+                        if (rules[b] != null) {
+                            rules[b].mask(documents[b], row, settings.stopTokens());
+                        }
                         next[b] = Sampling.pick(row, settings, random);
                         if (settings.stopTokens().contains(next[b])) {
                             finished[b] = true;
                         } else {
                             produced.get(b).add(next[b]);
+                            if (rules[b] != null) {
+                                documents[b] = rules[b].advance(documents[b], next[b]);
+                            }
                         }
                     }
                     boolean[][] nextIsToken = new boolean[batch][1];
@@ -118,9 +154,18 @@ public final class Generator {
                 }
             }
         }
-        List<long[]> results = new ArrayList<>();
-        for (List<Long> tokens : produced) {
-            results.add(tokens.stream().mapToLong(Long::longValue).toArray());
+        List<Generation> results = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            long[] tokens = produced.get(b).stream().mapToLong(Long::longValue).toArray();
+            Generation.Finish finish;
+            if (finished[b]) {
+                finish = Generation.Finish.STOP;
+            } else if (documents[b] != null && !documents[b].canEnd()) {
+                finish = Generation.Finish.INCOMPLETE_JSON;
+            } else {
+                finish = Generation.Finish.LENGTH;
+            }
+            results.add(new Generation(tokens, finish));
         }
         return results;
     }

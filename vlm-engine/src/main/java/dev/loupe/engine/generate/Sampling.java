@@ -40,6 +40,11 @@ final class Sampling {
                 break;
             }
         }
+        // Masked tokens (minus infinity) weigh 0; rounding must not let the walk below run past the last token that
+        // weighs something and return one of them.
+        while (nucleus > 1 && weights[nucleus - 1] == 0) {
+            nucleus--;
+        }
         double mass = 0;
         for (int r = 0; r < nucleus; r++) {
             mass += weights[r];
