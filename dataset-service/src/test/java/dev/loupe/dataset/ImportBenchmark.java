@@ -164,7 +164,15 @@ class ImportBenchmark {
                 .setFormat(ImportFormat.IMPORT_FORMAT_LOUPE)
                 .setMode(ImportMode.IMPORT_MODE_ACCEPT_VALID)
                 .setFileName("bench.jsonl")).build());
+        // The records first, as the gateway sends them: the service validates while the images arrive.
         StringBuilder records = new StringBuilder();
+        for (int i = 0; i < pngs.size(); i++) {
+            records.append("{\"images\": [\"img/").append(i).append(".png\"], \"messages\": [{\"role\": \"user\",")
+                    .append(" \"content\": \"<image>\\nWhat is in image ").append(i).append("?\"}, {\"role\":")
+                    .append(" \"assistant\", \"content\": \"Shapes.\"}]}\n");
+        }
+        upload.onNext(ImportChunk.newBuilder()
+                .setRecordsData(ByteString.copyFrom(records.toString(), StandardCharsets.UTF_8)).build());
         for (int i = 0; i < pngs.size(); i++) {
             byte[] png = Files.readAllBytes(pngs.get(i));
             for (int offset = 0; offset < png.length; offset += 65536) {
@@ -175,12 +183,7 @@ class ImportBenchmark {
                         .setData(ByteString.copyFrom(png, offset, end - offset))
                         .setLast(end == png.length)).build());
             }
-            records.append("{\"images\": [\"img/").append(i).append(".png\"], \"messages\": [{\"role\": \"user\",")
-                    .append(" \"content\": \"<image>\\nWhat is in image ").append(i).append("?\"}, {\"role\":")
-                    .append(" \"assistant\", \"content\": \"Shapes.\"}]}\n");
         }
-        upload.onNext(ImportChunk.newBuilder()
-                .setRecordsData(ByteString.copyFrom(records.toString(), StandardCharsets.UTF_8)).build());
         upload.onCompleted();
         try {
             return result.get(30, TimeUnit.MINUTES);

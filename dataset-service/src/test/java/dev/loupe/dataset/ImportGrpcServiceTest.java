@@ -338,6 +338,54 @@ class ImportGrpcServiceTest {
     }
 
     @Test
+    void anUploadThatBreaksOffAfterValidationStartedStoresNothing() throws Exception {
+        String dataset = newDataset("acme-steward");
+        // Two records; the first image arrives whole, so validation has begun; then the client goes away.
+        String records = NATIVE.replace("scans/0042.png", "a.png") + "\n" + NATIVE.replace("scans/0042.png", "b.png")
+                + "\n";
+        StreamObserver<ImportChunk> upload = DatasetServiceGrpc.newStub(channel)
+                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken("acme-steward"), null))
+                .importRecords(new StreamObserver<>() {
+                    @Override
+                    public void onNext(Import value) {
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+        upload.onNext(ImportChunk.newBuilder().setStart(ImportStart.newBuilder().setDatasetId(dataset)
+                .setFormat(ImportFormat.IMPORT_FORMAT_LOUPE).setFileName("broken.jsonl")).build());
+        upload.onNext(ImportChunk.newBuilder().setRecordsData(ByteString.copyFromUtf8(records)).build());
+        upload.onNext(ImportChunk.newBuilder().setImageData(ImageFileChunk.newBuilder().setFileName("a.png")
+                .setData(ByteString.copyFrom(png(TEAL, 8, 8))).setLast(true)).build());
+        upload.onNext(ImportChunk.newBuilder().setImageData(ImageFileChunk.newBuilder().setFileName("b.png")
+                .setData(ByteString.copyFrom(new byte[]{(byte) 0x89, 'P'})).setLast(false)).build());
+        Thread.sleep(500);
+        upload.onError(Status.CANCELLED.withDescription("client went away").asRuntimeException());
+
+        String state = "";
+        for (int attempt = 0; attempt < 100 && !state.equals("failed"); attempt++) {
+            Thread.sleep(100);
+            try (Connection connection = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+                    PreparedStatement select = connection.prepareStatement(
+                            "SELECT state FROM dataset_import WHERE dataset_id = ?::uuid")) {
+                select.setString(1, dataset);
+                try (ResultSet row = select.executeQuery()) {
+                    state = row.next() ? row.getString(1) : "";
+                }
+            }
+        }
+        assertEquals("failed", state, "the import the records started ends failed");
+        assertEquals(List.of(), records("acme-steward", dataset));
+        assertEquals(List.of(), blobsOf(dataset), "nothing staged survives");
+    }
+
+    @Test
     void theSweeperRemovesBlobsNoRecordNamesAndKeepsTheOthers() throws Exception {
         String dataset = newDataset("acme-steward");
         importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE, ImportMode.IMPORT_MODE_ACCEPT_VALID, "",

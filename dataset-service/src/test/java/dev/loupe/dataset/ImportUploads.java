@@ -25,7 +25,7 @@ final class ImportUploads {
     private ImportUploads() {
     }
 
-    /** Streams an upload the way the gateway does: the start, every image file in pieces, the records file. */
+    /** Streams an upload the way the gateway does: the start, the records file, every image file in pieces. */
     static Import upload(ManagedChannel channel, String user, String datasetId, ImportFormat format, ImportMode mode,
             String key,
             Map<String, byte[]> images, String records) throws Exception {
@@ -60,6 +60,11 @@ final class ImportUploads {
                 .setMode(mode)
                 .setIdempotencyKey(key)
                 .setFileName("records.jsonl")).build());
+        for (int offset = 0; offset < data.length; offset += 100) {
+            upload.onNext(ImportChunk.newBuilder()
+                    .setRecordsData(ByteString.copyFrom(data, offset, Math.min(100, data.length - offset)))
+                    .build());
+        }
         for (Map.Entry<String, byte[]> image : images.entrySet()) {
             byte[] bytes = image.getValue();
             for (int offset = 0; offset == 0 || offset < bytes.length; offset += 1000) {
@@ -69,11 +74,6 @@ final class ImportUploads {
                         .setData(ByteString.copyFrom(bytes, offset, end - offset))
                         .setLast(end == bytes.length)).build());
             }
-        }
-        for (int offset = 0; offset < data.length; offset += 100) {
-            upload.onNext(ImportChunk.newBuilder()
-                    .setRecordsData(ByteString.copyFrom(data, offset, Math.min(100, data.length - offset)))
-                    .build());
         }
         upload.onCompleted();
         try {

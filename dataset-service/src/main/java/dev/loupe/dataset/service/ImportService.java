@@ -176,21 +176,32 @@ public class ImportService {
      * @param caller captured on the request's thread: the work continues on others
      */
     public Uni<ImportRow> importStream(Caller caller, Multi<ImportChunk> chunks) {
-        String tenant = caller.requireTenant();
-        Receiver receiver = new Receiver();
+        Receiver receiver = new Receiver(caller, caller.requireTenant());
         return chunks.emitOn(Infrastructure.getDefaultWorkerPool())
                 .onItem().invoke(receiver::accept)
                 .collect().last()
-                .onItem().transform(last -> receiver.finish())
-                .onFailure().invoke(receiver::discard)
-                .chain(start -> startImport(caller, tenant, start, receiver.spool))
-                .onFailure().invoke(receiver::discard);
+                .onItem().invoke(receiver::finish)
+                .onFailure().invoke(receiver::fail)
+                .chain(receiver::result)
+                .onTermination().invoke(receiver::close);
     }
 
-    /** The upload as it arrives: the start, then the files into the spool. */
+    /**
+     * The upload as it arrives: the start, the records file, then the image files into the spool. The import
+     * starts as soon as the records file is complete and validates while the images still arrive; it publishes
+     * nothing before the upload has ended whole.
+     */
     private final class Receiver {
+        private final Caller caller;
+        private final String tenant;
         ImportStart start;
         UploadSpool spool;
+        CompletableFuture<ImportRow> running;
+
+        Receiver(Caller caller, String tenant) {
+            this.caller = caller;
+            this.tenant = tenant;
+        }
 
         void accept(ImportChunk chunk) {
             try {
@@ -205,8 +216,12 @@ public class ImportService {
                                 config.imports().maxImageFiles());
                     }
                     case RECORDS_DATA -> requireStarted().appendRecords(chunk.getRecordsData().toByteArray());
-                    case IMAGE_DATA -> requireStarted().appendImage(chunk.getImageData().getFileName(),
-                            chunk.getImageData().getData().toByteArray(), chunk.getImageData().getLast());
+                    case IMAGE_DATA -> {
+                        if (requireStarted().appendImage(chunk.getImageData().getFileName(),
+                                chunk.getImageData().getData().toByteArray(), chunk.getImageData().getLast())) {
+                            startImport();
+                        }
+                    }
                     default -> throw ProblemException.invalid("chunk", "an empty chunk");
                 }
             } catch (UploadRefusedException e) {
@@ -223,26 +238,50 @@ public class ImportService {
             return spool;
         }
 
-        ImportStart finish() {
+        private void startImport() {
+            running = ImportService.this.startImport(caller, tenant, start, spool).subscribeAsCompletionStage();
+        }
+
+        void finish(Object last) {
             requireStarted();
             try {
-                spool.finish();
+                if (spool.finish()) {
+                    startImport();
+                }
             } catch (UploadRefusedException e) {
                 throw ProblemException.invalid(e.field(), e.getMessage());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            return start;
         }
 
-        void discard() {
+        /** The upload failed: an import already running fails with it and removes what it staged. */
+        void fail(Throwable failure) {
+            if (spool != null) {
+                spool.fail(new IOException(failure.getMessage(), failure));
+            }
+        }
+
+        Uni<ImportRow> result() {
+            return Uni.createFrom().completionStage(running);
+        }
+
+        /** Once the upload and the import have both ended. */
+        void close() {
+            if (running != null && !running.isDone()) {
+                running.whenComplete((row, failure) -> closeSpool());
+            } else {
+                closeSpool();
+            }
+        }
+
+        private void closeSpool() {
             if (spool != null) {
                 try {
                     spool.close();
                 } catch (IOException e) {
                     LOG.warn("Could not remove an import spool", e);
                 }
-                spool = null;
             }
         }
     }
@@ -314,18 +353,14 @@ public class ImportService {
             } else {
                 staging.settle();
             }
+            // Nothing is published before the whole upload has arrived: an upload that breaks off fails here.
+            spool.awaitFinished();
         } catch (IOException | RuntimeException e) {
             LOG.errorf(e, "Import %s failed", importId);
             staging.settle();
             deleteStaged(importId);
             finishFailed(caller, importId, datasetId, "the import could not run: " + e.getMessage(), null, 0);
             return find(tenant, datasetId, importId).orElseThrow();
-        } finally {
-            try {
-                spool.close();
-            } catch (IOException e) {
-                LOG.warn("Could not remove an import spool", e);
-            }
         }
         if (report.commit()) {
             finishSucceeded(caller, importId, datasetId, report, staging.duplicates.get());

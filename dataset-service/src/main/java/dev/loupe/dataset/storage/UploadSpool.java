@@ -4,6 +4,7 @@ import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,8 +13,10 @@ import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import javax.crypto.Cipher;
@@ -27,6 +30,12 @@ import javax.crypto.spec.SecretKeySpec;
  * stays bounded however large the upload, and encrypted (AES-256-CTR) under a key that exists only in this
  * object's memory, so that not even these temporary files reveal an image to whoever reads the disk. Removed
  * on {@link #close()}; a crash leaves unreadable files that the next start removes.
+ *
+ * <p>
+ * The records file comes first, then the image files. Validation starts once the records file is complete and
+ * runs while the images still arrive: {@link #image} waits for a file that is not there yet, until it arrives or
+ * the upload ends without it. One thread writes (the upload), another reads (the validation); every method is
+ * synchronized on this spool.
  */
 public final class UploadSpool implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -35,9 +44,15 @@ public final class UploadSpool implements AutoCloseable {
     private final SecretKeySpec key;
     private final long maxImageBytes;
     private final int maxImageFiles;
+    /** Image files by the name records use, from their first piece on. */
     private final Map<String, Path> images = new HashMap<>();
+    /** The image files whose last piece is written. */
+    private final Set<String> complete = new HashSet<>();
     private final Map<Path, byte[]> ivs = new HashMap<>();
     private OutputStream records;
+    private boolean recordsComplete;
+    private boolean finished;
+    private IOException failure;
     private String openImage;
     private OutputStream openImageStream;
     private long openImageBytes;
@@ -59,10 +74,9 @@ public final class UploadSpool implements AutoCloseable {
     }
 
     /** Appends a piece of the records file. */
-    public void appendRecords(byte[] data) throws IOException {
-        if (openImage != null) {
-            throw new UploadRefusedException("image_data", "the image file " + openImage
-                    + " was not finished (its last piece must say last) before the records began");
+    public synchronized void appendRecords(byte[] data) throws IOException {
+        if (recordsComplete) {
+            throw new UploadRefusedException("records_data", "the records file must come before the image files");
         }
         if (records == null) {
             records = encrypting(folder.resolve("records"));
@@ -70,11 +84,14 @@ public final class UploadSpool implements AutoCloseable {
         records.write(data);
     }
 
-    /** Appends a piece of an image file; pieces of one file come one after the other, the last marked. */
-    public void appendImage(String name, byte[] data, boolean last) throws IOException {
-        if (records != null) {
-            throw new UploadRefusedException("image_data", "image files must come before the records file");
-        }
+    /**
+     * Appends a piece of an image file; pieces of one file come one after the other, the last marked. The first
+     * piece of the first image completes the records file.
+     *
+     * @return true when this piece completed the records file (validation may start)
+     */
+    public synchronized boolean appendImage(String name, byte[] data, boolean last) throws IOException {
+        boolean completedRecords = completeRecords();
         if (openImage != null && !openImage.equals(name)) {
             throw new UploadRefusedException("image_data", "the image file " + openImage
                     + " was not finished (its last piece must say last) before " + name + " began");
@@ -105,35 +122,104 @@ public final class UploadSpool implements AutoCloseable {
         openImageStream.write(data);
         if (last) {
             openImageStream.close();
-            openImage = null;
             openImageStream = null;
+            openImage = null;
+            complete.add(name);
+            notifyAll();
         }
+        return completedRecords;
     }
 
-    /** Ends the upload: everything is on disk and can be read back. */
-    public void finish() throws IOException {
+    /** Closes the records file once; true the first time. */
+    private boolean completeRecords() throws IOException {
+        if (recordsComplete) {
+            return false;
+        }
+        if (records == null) {
+            throw new UploadRefusedException("records_data",
+                    "the upload holds no records file (it comes before the image files)");
+        }
+        records.close();
+        recordsComplete = true;
+        notifyAll();
+        return true;
+    }
+
+    /**
+     * Ends the upload: everything is on disk and can be read back; waiting readers learn that missing files
+     * will not come.
+     *
+     * @return true when this call completed the records file (an upload without images)
+     */
+    public synchronized boolean finish() throws IOException {
         if (openImage != null) {
             throw new UploadRefusedException("image_data", "the image file " + openImage + " was not finished");
         }
-        if (records == null) {
-            throw new UploadRefusedException("records_data", "the upload holds no records file");
-        }
-        records.close();
+        boolean completedRecords = completeRecords();
+        finished = true;
+        notifyAll();
+        return completedRecords;
     }
 
-    /** The records file, decrypted as it is read. */
-    public InputStream openRecords() throws IOException {
+    /** The upload broke off: readers waiting for more get this failure instead. */
+    public synchronized void fail(IOException cause) {
+        if (!finished && failure == null) {
+            failure = cause;
+            notifyAll();
+        }
+    }
+
+    /** Waits until the upload has ended; throws if it broke off instead. */
+    public synchronized void awaitFinished() throws IOException {
+        while (!finished) {
+            awaitChange();
+        }
+    }
+
+    /** The records file, decrypted as it is read; waits until the records file is complete. */
+    public synchronized InputStream openRecords() throws IOException {
+        while (!recordsComplete) {
+            awaitChange();
+        }
         return decrypting(folder.resolve("records"));
     }
 
-    /** An image file by the name records use, or empty when the upload has no such file. */
+    /**
+     * An image file by the name records use, or empty when the upload ended without it. Waits while the upload
+     * goes on and the file is not complete yet.
+     */
     public Optional<byte[]> image(String name) throws IOException {
-        Path file = images.get(name);
-        if (file == null) {
-            return Optional.empty();
+        Path file;
+        InputStream in;
+        synchronized (this) {
+            while (!complete.contains(name) && !finished) {
+                awaitChange();
+            }
+            file = images.get(name);
+            if (file == null || !complete.contains(name)) {
+                return Optional.empty();
+            }
+            in = decrypting(file);
         }
-        try (InputStream in = decrypting(file)) {
+        // Read outside the lock: the upload goes on writing other files meanwhile.
+        try (in) {
             return Optional.of(in.readAllBytes());
+        }
+    }
+
+    /** Waits for the writer's next change; the upload's failure, if it broke off. */
+    private void awaitChange() throws IOException {
+        if (failure != null) {
+            throw new IOException("the upload broke off: " + failure.getMessage(), failure);
+        }
+        try {
+            wait();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for the upload");
+        }
+        if (failure != null) {
+            throw new IOException("the upload broke off: " + failure.getMessage(), failure);
         }
     }
 
@@ -177,7 +263,8 @@ public final class UploadSpool implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
+        fail(new IOException("the import ended"));
         try {
             if (records != null) {
                 records.close();

@@ -23,9 +23,10 @@ import dev.loupe.support.error.ProblemException;
 
 /**
  * The messages of one {@code ImportRecords} call, read lazily from the uploaded files: the {@link ImportStart},
- * then every file of the images archive in pieces of at most {@link #PIECE_BYTES} (the last piece of each file
- * flagged, an empty file sent as one empty last piece, folders skipped, names passed as they are), then the
- * records file in pieces. One piece is in memory at a time.
+ * then the records file in pieces of at most {@link #PIECE_BYTES}, then every file of the images archive in
+ * pieces (the last piece of each file flagged, an empty file sent as one empty last piece, folders skipped, names
+ * passed as they are). Records come first so that the dataset-service validates them while the images still
+ * arrive. One piece is in memory at a time.
  *
  * <p>
  * The archive's sizes are counted as its files are read, never taken from its headers. A file over the size
@@ -48,6 +49,7 @@ public final class ImportChunks implements Iterator<ImportChunk>, AutoCloseable 
     private boolean startSent;
     private ZipFile archive;
     private Enumeration<? extends ZipEntry> entries;
+    private boolean recordsDone;
     private boolean imagesDone;
     private int entriesSeen;
     private long archiveBytes;
@@ -150,13 +152,16 @@ public final class ImportChunks implements Iterator<ImportChunk>, AutoCloseable 
             startSent = true;
             return ImportChunk.newBuilder().setStart(start).build();
         }
-        if (images != null && !imagesDone) {
-            ImportChunk piece = nextImagePiece();
+        if (!recordsDone) {
+            ImportChunk piece = nextRecordsPiece();
             if (piece != null) {
                 return piece;
             }
+            recordsDone = true;
+            closeQuietly(recordsData);
+            recordsData = null;
         }
-        return nextRecordsPiece();
+        return images != null && !imagesDone ? nextImagePiece() : null;
     }
 
     private ImportChunk nextImagePiece() {
