@@ -198,11 +198,23 @@ public final class ImageReferences {
             throw new InvalidImageReferenceException(ImportErrorCode.INVALID_URL,
                     "the host " + Text.quote(bracketed) + " is not a valid IPv6 address");
         }
+        checkPublicAddress(address, bracketed);
+    }
+
+    /**
+     * Refuses an address that is not public: loopback, link-local, private, unspecified, multicast,
+     * documentation, or an IPv6 form embedding such an IPv4 address. For IP literals in URLs, and for the
+     * addresses a remote host name resolves to before anything is fetched from it.
+     *
+     * @param host how the refusal names the host
+     */
+    public static void checkPublicAddress(InetAddress address, String host) throws InvalidImageReferenceException {
         if (address instanceof Inet4Address v4) {
-            // An IPv4-mapped address (::ffff:a.b.c.d), which Java hands back as IPv4.
-            checkIpv4(toInt(v4.getAddress(), 0), bracketed);
+            // Also an IPv4-mapped address (::ffff:a.b.c.d), which Java hands back as IPv4.
+            checkIpv4(toInt(v4.getAddress(), 0), host);
             return;
         }
+        String bracketed = host;
         byte[] b = ((Inet6Address) address).getAddress();
         String kind = null;
         if (address.isAnyLocalAddress()) {

@@ -45,10 +45,18 @@ public enum ImportErrorCode {
     PATH_TRAVERSAL,
     /** A URL that does not parse, carries credentials, or spells an IP address in a non-canonical form. */
     INVALID_URL,
-    /** A URL scheme other than {@code https} (remote) or {@code data} (inline), {@code http://} included. */
+    /**
+     * A URL scheme other than {@code https} (remote) or {@code data} (inline), {@code http://} included; or an
+     * {@code https} URL whose host is not on the operator's allow-list.
+     */
     REMOTE_URL_NOT_ALLOWED,
-    /** A remote URL whose host is loopback, link-local, private, unspecified or otherwise not public. */
+    /** A remote URL whose host is, or resolves to, a loopback, link-local, private or otherwise not public address. */
     PRIVATE_ADDRESS,
+    /**
+     * A remote image of an allow-listed host that could not be fetched: no answer in time, an error status, a
+     * redirect (never followed), or more bytes than an image may have.
+     */
+    REMOTE_FETCH_FAILED,
     /** A {@code data:} URL that is not {@code data:<type>;base64,<payload>} with a valid base64 payload. */
     INVALID_DATA_URL,
     /** A declared image media type other than PNG, JPEG or WebP. */

@@ -3,7 +3,9 @@ package dev.loupe.dataset.service;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -22,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
@@ -31,6 +34,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
+import io.vertx.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
@@ -55,12 +59,14 @@ import dev.loupe.dataset.imports.ImportMode;
 import dev.loupe.dataset.imports.ImportRecord;
 import dev.loupe.dataset.imports.ImportReport;
 import dev.loupe.dataset.imports.ImportValidator;
+import dev.loupe.dataset.imports.InvalidImageReferenceException;
 import dev.loupe.dataset.imports.RejectedLine;
 import dev.loupe.dataset.imports.TokenEstimator;
 import dev.loupe.dataset.repository.OutboxRepository;
 import dev.loupe.dataset.repository.SqlStates;
 import dev.loupe.dataset.storage.BlobStore;
 import dev.loupe.dataset.storage.ImageCipher;
+import dev.loupe.dataset.storage.RemoteImageFetcher;
 import dev.loupe.dataset.storage.UploadRefusedException;
 import dev.loupe.dataset.storage.UploadSpool;
 import dev.loupe.support.audit.AuditEvents;
@@ -108,9 +114,15 @@ public class ImportService {
     private final BlobSweeper sweeper;
     private final RecordService records;
     private final OutboxRepository outbox;
+    private final RemoteImageFetcher remoteImages;
 
     public ImportService(Pool pool, DataKeys dataKeys, KeyedHashes keyedHashes, BlobStore blobs,
-            DatasetConfig config, BlobSweeper sweeper, RecordService records, OutboxRepository outbox) {
+            DatasetConfig config, BlobSweeper sweeper, RecordService records, OutboxRepository outbox, Vertx vertx) {
+        DatasetConfig.Remote remote = config.imports().remote();
+        this.remoteImages = new RemoteImageFetcher(vertx, remote.allowedHosts().orElse(List.of()),
+                config.imports().maxImageBytes(), remote.timeout(),
+                remote.trustStore().map(Path::toString).orElse(null), remote.trustStorePassword().orElse(null),
+                InetAddress::getAllByName, RemoteImageFetcher.PUBLIC_ONLY);
         this.sweeper = sweeper;
         this.records = records;
         this.outbox = outbox;
@@ -122,6 +134,11 @@ public class ImportService {
         this.inspector = new ImageInspector(ImageLimits.builder()
                 .optMaxEncodedBytes(config.imports().maxImageBytes())
                 .build());
+    }
+
+    @PreDestroy
+    void close() throws IOException {
+        remoteImages.close();
     }
 
     /** The KEK of a dataset's images: destroying it shreds them all. */
@@ -499,8 +516,11 @@ public class ImportService {
             if (ref instanceof ImageRef.InlineImage inline) {
                 return inline.openStream().readAllBytes();
             }
-            throw new MissingImage(ImportErrorCode.REMOTE_URL_NOT_ALLOWED, "remote images are not fetched: upload"
-                    + " the file in the images archive, or inline it as a data: URL");
+            try {
+                return remoteImages.fetch(((ImageRef.RemoteUrl) ref).url());
+            } catch (InvalidImageReferenceException e) {
+                throw new MissingImage(e.code(), e.getMessage());
+            }
         }
 
         /**

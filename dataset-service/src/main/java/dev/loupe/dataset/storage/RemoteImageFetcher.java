@@ -1,0 +1,197 @@
+package dev.loupe.dataset.storage;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.PfxOptions;
+import io.vertx.core.net.SocketAddress;
+
+import dev.loupe.dataset.imports.ImageReferences;
+import dev.loupe.dataset.imports.ImportErrorCode;
+import dev.loupe.dataset.imports.InvalidImageReferenceException;
+
+/**
+ * Fetches the {@code https://} images records name, for imports, and only those the operator allows. A host must
+ * be on the allow-list; its name is resolved here and every address it resolves to must be public (a public name
+ * can point at a private address); then the connection goes to the address that was checked, never to a second
+ * lookup of the name, so the answer cannot change in between (DNS rebinding). TLS still verifies the certificate
+ * against the host name. Redirects are not followed; the size limit is enforced while the body arrives. Blocking:
+ * called on the import's worker thread.
+ */
+public final class RemoteImageFetcher implements AutoCloseable {
+
+    /** Looks up a host name; the system resolver outside tests. */
+    @FunctionalInterface
+    public interface Resolver {
+        InetAddress[] resolve(String host) throws UnknownHostException;
+    }
+
+    /** Decides whether a resolved address may be connected to; {@link #PUBLIC_ONLY} outside tests. */
+    @FunctionalInterface
+    public interface AddressPolicy {
+        void check(InetAddress address, String host) throws InvalidImageReferenceException;
+    }
+
+    public static final AddressPolicy PUBLIC_ONLY = ImageReferences::checkPublicAddress;
+
+    private final List<String> allowedHosts;
+    private final long maxBytes;
+    private final Duration timeout;
+    private final Resolver resolver;
+    private final AddressPolicy addresses;
+    private final HttpClient client;
+
+    /**
+     * @param allowedHosts exact host names, or {@code *.domain} for every subdomain of one; empty refuses all
+     * @param trustStore a PKCS#12 trust store, or null for the JVM's certificate authorities
+     */
+    public RemoteImageFetcher(Vertx vertx, List<String> allowedHosts, long maxBytes, Duration timeout,
+            String trustStore, String trustStorePassword, Resolver resolver, AddressPolicy addresses) {
+        this.allowedHosts = allowedHosts.stream().map(host -> host.toLowerCase(Locale.ROOT)).toList();
+        this.maxBytes = maxBytes;
+        this.timeout = timeout;
+        this.resolver = resolver;
+        this.addresses = addresses;
+        HttpClientOptions options = new HttpClientOptions()
+                .setSsl(true)
+                .setVerifyHost(true)
+                .setForceSni(true)
+                .setConnectTimeout((int) timeout.toMillis())
+                .setMaxPoolSize(4);
+        if (trustStore != null) {
+            options.setTrustOptions(new PfxOptions().setPath(trustStore).setPassword(trustStorePassword));
+        }
+        this.client = vertx.createHttpClient(options);
+    }
+
+    /** Whether the allow-list names the host. */
+    boolean allowed(String host) {
+        for (String allowed : allowedHosts) {
+            if (allowed.startsWith("*.") ? host.endsWith(allowed.substring(1)) : host.equals(allowed)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The image's bytes.
+     *
+     * @throws InvalidImageReferenceException {@code remote_url_not_allowed} for a host not on the allow-list,
+     *         {@code private_address} for one that resolves to an address that is not public,
+     *         {@code remote_fetch_failed} when the host does not answer with the image in time and within the size
+     *         limit
+     */
+    public byte[] fetch(URI url) throws InvalidImageReferenceException {
+        String host = url.getHost().toLowerCase(Locale.ROOT);
+        if (host.endsWith(".")) {
+            host = host.substring(0, host.length() - 1);
+        }
+        if (!allowed(host)) {
+            throw new InvalidImageReferenceException(ImportErrorCode.REMOTE_URL_NOT_ALLOWED, "the host " + host
+                    + " is not on the operator's allow-list for remote images; upload the file instead");
+        }
+        InetAddress[] resolved;
+        try {
+            resolved = resolver.resolve(host);
+        } catch (UnknownHostException e) {
+            throw failed(host, "the host name does not resolve");
+        }
+        for (InetAddress address : resolved) {
+            addresses.check(address, host + " (" + address.getHostAddress() + ")");
+        }
+        int port = url.getPort() == -1 ? 443 : url.getPort();
+        String path = url.getRawPath() == null || url.getRawPath().isEmpty() ? "/" : url.getRawPath();
+        RequestOptions request = new RequestOptions()
+                .setMethod(HttpMethod.GET)
+                .setServer(SocketAddress.inetSocketAddress(port, resolved[0].getHostAddress()))
+                .setHost(host)
+                .setPort(port)
+                .setSsl(true)
+                .setURI(url.getRawQuery() == null ? path : path + "?" + url.getRawQuery())
+                .setFollowRedirects(false)
+                .setIdleTimeout(timeout.toMillis());
+        Future<byte[]> body = client.request(request).compose(call -> call.send()).compose(this::readBody);
+        try {
+            return body.toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw failed(host, "no complete answer within " + timeout.toSeconds() + " s");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof Refusal refusal) {
+                throw failed(host, refusal.getMessage());
+            }
+            throw failed(host, "the request failed: " + cause.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw failed(host, "interrupted");
+        }
+    }
+
+    /** The body, refused past the size limit as soon as it is known to be too large. */
+    private Future<byte[]> readBody(HttpClientResponse response) {
+        // A refused answer is cut short; the reset it causes is expected, not an error to log.
+        response.exceptionHandler(ignored -> {
+        });
+        if (response.statusCode() != 200) {
+            response.request().reset();
+            return Future.failedFuture(new Refusal(response.statusCode() >= 300 && response.statusCode() < 400
+                    ? "it answered with a redirect (" + response.statusCode() + "), which is not followed"
+                    : "it answered with status " + response.statusCode()));
+        }
+        String length = response.getHeader("Content-Length");
+        if (length != null && length.matches("[0-9]{1,18}") && Long.parseLong(length) > maxBytes) {
+            response.request().reset();
+            return Future.failedFuture(new Refusal("the image is larger than " + maxBytes + " bytes"));
+        }
+        Promise<byte[]> done = Promise.promise();
+        Buffer body = Buffer.buffer();
+        response.handler(piece -> {
+            if (body.length() + piece.length() > maxBytes) {
+                response.request().reset();
+                done.tryFail(new Refusal("the image is larger than " + maxBytes + " bytes"));
+                return;
+            }
+            body.appendBuffer(piece);
+        });
+        response.exceptionHandler(done::tryFail);
+        response.endHandler(end -> done.tryComplete(body.getBytes()));
+        return done.future();
+    }
+
+    private static InvalidImageReferenceException failed(String host, String why) {
+        return new InvalidImageReferenceException(ImportErrorCode.REMOTE_FETCH_FAILED,
+                "the image could not be fetched from " + host + ": " + why);
+    }
+
+    @Override
+    public void close() throws IOException {
+        client.close();
+    }
+
+    /** Why an answer is refused; a message for the report. */
+    private static final class Refusal extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Refusal(String message) {
+            super(message, null, false, false);
+        }
+    }
+}
