@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * encryption, blob writes and PostgreSQL. Prints images/s, MB/s, and the peak heap of the gateway and of the
  * dataset-service, sampled from their /q/metrics while the import runs (with their peak RSS since start). A
  * benchmark, not a test: its name keeps it out of the normal run; run it on the stack with
- * {@code deploy/local/test.sh -pl system-tests -am -DskipTests -Dit.test=GatewayImportBenchmark} (add
+ * {@code deploy/local/test.sh -pl system-tests -Dit.test=GatewayImportBenchmark} after {@code mvn install -DskipTests} (add
  * {@code -Dloupe.bench.images=2000}, the default). The images are those of the dataset-service's ImportBenchmark
  * (same generator, same seed), which prints the inspect-only and raw-crypto figures to compare with.
  */
