@@ -11,9 +11,10 @@ ALTER TABLE dataset ADD COLUMN legal_hold_placed_by_username text;
 -- The KEK version new image rows must be wrapped under: a rotation raises it before rewrapping, and an import
 -- that wrapped keys under an older version rewraps them before inserting (it reads this row FOR SHARE).
 ALTER TABLE dataset ADD COLUMN key_version integer NOT NULL DEFAULT 1;
--- Set by an erasure in its transaction, cleared once the key is rotated and the old versions retired: a crash in
--- between leaves the rotation to the retention job instead of forgetting it.
-ALTER TABLE dataset ADD COLUMN key_rotation_due boolean NOT NULL DEFAULT false;
+-- Set (to the time of the request) by an erasure in its transaction, cleared once a rotation that started after
+-- it has trimmed the old versions: a crash, a running import or a failing KMS leaves the rotation to the retention
+-- job instead of forgetting it.
+ALTER TABLE dataset ADD COLUMN key_rotation_due_since timestamptz;
 
 -- Datasets deleted (by request or expiry) whose KEK and blobs are still to be destroyed. The row is written in
 -- the transaction that deletes the dataset and removed once both are gone, so a crash never forgets a shred.

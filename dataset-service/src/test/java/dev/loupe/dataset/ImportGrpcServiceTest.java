@@ -340,33 +340,26 @@ class ImportGrpcServiceTest {
     @Test
     void anUploadThatBreaksOffAfterValidationStartedStoresNothing() throws Exception {
         String dataset = newDataset("acme-steward");
-        // Two records; the first image arrives whole, so validation has begun; then the client goes away.
-        String records = NATIVE.replace("scans/0042.png", "a.png") + "\n" + NATIVE.replace("scans/0042.png", "b.png")
-                + "\n";
-        StreamObserver<ImportChunk> upload = DatasetServiceGrpc.newStub(channel)
-                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken("acme-steward"), null))
-                .importRecords(new StreamObserver<>() {
-                    @Override
-                    public void onNext(Import value) {
-                    }
+        // 70 records with images: the first 64 fill a batch that is stored (blobs and rows) while the 65th waits
+        // for its image, which never comes; then the client goes away.
+        StringBuilder records = new StringBuilder();
+        for (int i = 0; i < 70; i++) {
+            records.append(NATIVE.replace("scans/0042.png", "img/" + i + ".png").replace("What colour is this?",
+                    "What colour is image " + i + "?")).append('\n');
+        }
+        ImportUploads.OpenUpload upload = ImportUploads.open(channel, "acme-steward", dataset,
+                ImportFormat.IMPORT_FORMAT_LOUPE, ImportMode.IMPORT_MODE_ACCEPT_VALID, records.toString());
+        for (int i = 0; i < 64; i++) {
+            upload.sendImage("img/" + i + ".png", png(new Color(i * 3, 90, 200 - i), 8, 8));
+        }
+        boolean staged = false;
+        for (int attempt = 0; attempt < 100 && !staged; attempt++) {
+            Thread.sleep(100);
+            staged = blobsOf(dataset).size() == 64;
+        }
+        assertTrue(staged, "the first batch was stored before the upload broke off");
 
-                    @Override
-                    public void onError(Throwable t) {
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                    }
-                });
-        upload.onNext(ImportChunk.newBuilder().setStart(ImportStart.newBuilder().setDatasetId(dataset)
-                .setFormat(ImportFormat.IMPORT_FORMAT_LOUPE).setFileName("broken.jsonl")).build());
-        upload.onNext(ImportChunk.newBuilder().setRecordsData(ByteString.copyFromUtf8(records)).build());
-        upload.onNext(ImportChunk.newBuilder().setImageData(ImageFileChunk.newBuilder().setFileName("a.png")
-                .setData(ByteString.copyFrom(png(TEAL, 8, 8))).setLast(true)).build());
-        upload.onNext(ImportChunk.newBuilder().setImageData(ImageFileChunk.newBuilder().setFileName("b.png")
-                .setData(ByteString.copyFrom(new byte[]{(byte) 0x89, 'P'})).setLast(false)).build());
-        Thread.sleep(500);
-        upload.onError(Status.CANCELLED.withDescription("client went away").asRuntimeException());
+        upload.cancel();
 
         String state = "";
         for (int attempt = 0; attempt < 100 && !state.equals("failed"); attempt++) {
@@ -382,7 +375,16 @@ class ImportGrpcServiceTest {
         }
         assertEquals("failed", state, "the import the records started ends failed");
         assertEquals(List.of(), records("acme-steward", dataset));
-        assertEquals(List.of(), blobsOf(dataset), "nothing staged survives");
+        assertEquals(List.of(), blobsOf(dataset), "the stored batch is removed again");
+        try (Connection connection = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+                PreparedStatement count = connection.prepareStatement(
+                        "SELECT count(*) FROM dataset_record WHERE dataset_id = ?::uuid")) {
+            count.setString(1, dataset);
+            try (ResultSet row = count.executeQuery()) {
+                row.next();
+                assertEquals(0, row.getInt(1), "no staged row is left");
+            }
+        }
     }
 
     @Test

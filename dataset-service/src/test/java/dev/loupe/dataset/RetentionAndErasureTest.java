@@ -308,6 +308,7 @@ class RetentionAndErasureTest {
 
         assertEquals(2, rotated.getKeyVersion());
         assertEquals(3, rotated.getDataKeysRewrapped());
+        assertTrue(rotated.getOlderVersionsDeleted());
         Map<String, String> after = wrappedKeys(dataset);
         for (String record : before.keySet()) {
             assertTrue(after.get(record).startsWith("local:v2:"), after.get(record));
@@ -316,7 +317,6 @@ class RetentionAndErasureTest {
                     "a wrapping taken before the rotation no longer unwraps");
         }
         assertArrayEquals(image, download(dataset, records.get(0).getId()), "the images still read");
-        // A later import wraps under the new version.
         assertProblem(Status.Code.PERMISSION_DENIED, "forbidden", () -> as("acme-engineer").rotateDatasetKey(
                 RotateDatasetKeyRequest.newBuilder().setDatasetId(dataset).build()));
         assertEquals(Outcome.OUTCOME_SUCCESS, outboxEventsAbout(dataset).stream()
@@ -367,5 +367,69 @@ class RetentionAndErasureTest {
         AuditEvent event = outboxEventsAbout(dataset).stream()
                 .filter(e -> e.getAction().equals("dataset.records.erased")).findFirst().orElseThrow();
         assertEquals("er-17", event.getDetails().getFieldsOrThrow("erasure_request_id").getStringValue());
+    }
+
+    @Test
+    void anotherTenantCanChangeNothingOfADataset() throws Exception {
+        String dataset = datasetWithImages(1);
+        assertProblem(Status.Code.NOT_FOUND, "not-found", () -> as("globex-steward").setRetentionPolicy(
+                SetRetentionPolicyRequest.newBuilder().setDatasetId(dataset).setMaxAgeDays(1).build()));
+        assertProblem(Status.Code.NOT_FOUND, "not-found", () -> as("globex-steward").placeLegalHold(
+                PlaceLegalHoldRequest.newBuilder().setDatasetId(dataset).setReason("not theirs").build()));
+        assertProblem(Status.Code.NOT_FOUND, "not-found", () -> as("globex-steward").rotateDatasetKey(
+                RotateDatasetKeyRequest.newBuilder().setDatasetId(dataset).build()));
+        String record = records(dataset, "").get(0).getId();
+        assertProblem(Status.Code.NOT_FOUND, "not-found", () -> as("globex-compliance").eraseRecords(
+                EraseRecordsRequest.newBuilder().setDatasetId(dataset).addRecordIds(record).build()));
+        assertProblem(Status.Code.NOT_FOUND, "not-found", () -> as("globex-steward").deleteDataset(
+                DeleteDatasetRequest.newBuilder().setDatasetId(dataset).build()));
+        Dataset unchanged = as("acme-steward").getDataset(GetDatasetRequest.newBuilder().setDatasetId(dataset).build());
+        assertEquals(0, unchanged.getRetentionMaxAgeDays());
+        assertFalse(unchanged.hasLegalHold());
+        assertEquals(1, unchanged.getRecordCount());
+        assertTrue(wrappedKeys(dataset).values().iterator().next().startsWith("local:v1:"), "not rotated");
+    }
+
+    @Test
+    void whileAnImportRunsTheOldVersionIsDeletedOnlyAfterwards() throws Exception {
+        String dataset = datasetWithImages(2);
+        Map<String, String> before = wrappedKeys(dataset);
+        // An import whose records are in but whose image is not: it runs, waiting for it.
+        var upload = ImportUploads.open(channel, "acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE,
+                ImportMode.IMPORT_MODE_ALL_OR_NOTHING, "{\"images\": [\"late.png\"], \"messages\": [{\"role\":"
+                        + " \"user\", \"content\": \"<image>\\nLate?\"}, {\"role\": \"assistant\", \"content\":"
+                        + " \"Yes.\"}]}\n");
+        // The first image file completes the records file: the import starts, and waits for late.png.
+        upload.sendImage("unrelated.png", png(Color.GRAY));
+        String state = "";
+        for (int attempt = 0; attempt < 100 && !state.equals("running"); attempt++) {
+            Thread.sleep(50);
+            try (Connection connection = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+                    PreparedStatement select = connection.prepareStatement(
+                            "SELECT state FROM dataset_import WHERE dataset_id = ?::uuid ORDER BY id DESC LIMIT 1")) {
+                select.setString(1, dataset);
+                try (ResultSet row = select.executeQuery()) {
+                    state = row.next() ? row.getString(1) : "";
+                }
+            }
+        }
+        assertEquals("running", state);
+
+        RotateDatasetKeyResponse rotated = as("acme-steward").rotateDatasetKey(
+                RotateDatasetKeyRequest.newBuilder().setDatasetId(dataset).build());
+        assertFalse(rotated.getOlderVersionsDeleted(), "an import runs: version 1 stays until it ends");
+        String old = before.values().iterator().next();
+        assertEquals(32, dataKeys.unwrap(keyName(dataset), old).length);
+
+        upload.sendImage("late.png", png(Color.ORANGE));
+        assertEquals(dev.loupe.contracts.dataset.v1.ImportState.IMPORT_STATE_SUCCEEDED, upload.finish().getState());
+        retentionJob.run();
+
+        assertThrows(DataKeyUnavailableException.class, () -> dataKeys.unwrap(keyName(dataset), old));
+        assertEquals(3, records(dataset, "").size());
+        for (Record record : records(dataset, "")) {
+            assertTrue(download(dataset, record.getId()).length > 0, "every image still reads");
+        }
+        assertTrue(wrappedKeys(dataset).values().stream().allMatch(wrapped -> !wrapped.startsWith("local:v1:")));
     }
 }

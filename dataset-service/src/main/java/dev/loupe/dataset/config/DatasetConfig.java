@@ -24,6 +24,13 @@ public interface DatasetConfig {
     /** Where encrypted images are stored. */
     Blobs blobs();
 
+    /**
+     * The Keycloak client of the training-service: the only service account that may read decrypted training
+     * examples (other Loupe services hold the same service role, but have no business with image bytes).
+     */
+    @WithDefault("loupe-training-service")
+    String trainingClientId();
+
     /** The retention job (read by its {@code @Scheduled} expression). */
     Retention retention();
 

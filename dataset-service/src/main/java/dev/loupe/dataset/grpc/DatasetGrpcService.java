@@ -182,6 +182,7 @@ public class DatasetGrpcService extends MutinyDatasetServiceGrpc.DatasetServiceI
             return RotateDatasetKeyResponse.newBuilder()
                     .setKeyVersion(rotated.keyVersion())
                     .setDataKeysRewrapped(rotated.rewrapped())
+                    .setOlderVersionsDeleted(rotated.olderVersionsDeleted())
                     .build();
         });
     }

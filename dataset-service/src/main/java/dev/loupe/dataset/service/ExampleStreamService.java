@@ -25,6 +25,7 @@ import dev.loupe.contracts.dataset.v1.ExampleImage;
 import dev.loupe.contracts.dataset.v1.Split;
 import dev.loupe.contracts.dataset.v1.StreamExamplesRequest;
 import dev.loupe.contracts.governance.v1.Outcome;
+import dev.loupe.dataset.config.DatasetConfig;
 import dev.loupe.dataset.repository.OutboxRepository;
 import dev.loupe.dataset.storage.ImageUnreadableException;
 import dev.loupe.support.audit.AuditEvents;
@@ -34,9 +35,11 @@ import dev.loupe.support.id.Ids;
 import dev.loupe.support.security.Caller;
 
 /**
- * The decrypted examples of a version's split, for training. A stream is opened once (the version checked to be
- * the named tenant's, the read recorded in the audit outbox before any example is decrypted) and then read in
- * pages from a manifest position, so the caller decides when to decrypt more.
+ * The decrypted examples of a version's split, for training. A stream is opened once (by the training-service's
+ * own service account only; the version checked to be the named tenant's; the read recorded in the audit outbox
+ * before any example is decrypted) and then read in pages from a manifest position, so the caller decides when
+ * to decrypt more. That the named job exists for that tenant and version is not checked yet: the training-service
+ * is trusted to name its own jobs.
  */
 @ApplicationScoped
 public class ExampleStreamService {
@@ -57,9 +60,11 @@ public class ExampleStreamService {
     private final Pool pool;
     private final RecordService records;
     private final OutboxRepository outbox;
+    private final DatasetConfig config;
     private final AtomicLong pagesRead = new AtomicLong();
 
-    public ExampleStreamService(Pool pool, RecordService records, OutboxRepository outbox) {
+    public ExampleStreamService(Pool pool, RecordService records, OutboxRepository outbox, DatasetConfig config) {
+        this.config = config;
         this.pool = pool;
         this.records = records;
         this.outbox = outbox;
@@ -67,6 +72,9 @@ public class ExampleStreamService {
 
     /** Checks the request and records the read; NOT_FOUND when the version is not the named tenant's. */
     public Uni<Scope> open(Caller service, StreamExamplesRequest request) {
+        if (!service.clientId().equals(config.trainingClientId())) {
+            throw new ProblemException(ProblemType.FORBIDDEN, "only the training-service reads training examples");
+        }
         if (request.getTenant().isEmpty()) {
             throw ProblemException.invalid("tenant", "tenant is required: the tenant the job belongs to");
         }

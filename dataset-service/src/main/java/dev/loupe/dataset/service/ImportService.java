@@ -236,7 +236,7 @@ public class ImportService {
                     case IMAGE_DATA -> {
                         if (requireStarted().appendImage(chunk.getImageData().getFileName(),
                                 chunk.getImageData().getData().toByteArray(), chunk.getImageData().getLast())) {
-                            startImport();
+                            beginImport();
                         }
                     }
                     default -> throw ProblemException.invalid("chunk", "an empty chunk");
@@ -255,15 +255,15 @@ public class ImportService {
             return spool;
         }
 
-        private void startImport() {
-            running = ImportService.this.startImport(caller, tenant, start, spool).subscribeAsCompletionStage();
+        private void beginImport() {
+            running = startImport(caller, tenant, start, spool).subscribeAsCompletionStage();
         }
 
         void finish(Object last) {
             requireStarted();
             try {
                 if (spool.finish()) {
-                    startImport();
+                    beginImport();
                 }
             } catch (UploadRefusedException e) {
                 throw ProblemException.invalid(e.field(), e.getMessage());
@@ -283,13 +283,10 @@ public class ImportService {
             return Uni.createFrom().completionStage(running);
         }
 
-        /** Once the upload and the import have both ended. */
+        /** Once the upload and the import have both ended; on a worker thread, as deleting files blocks. */
         void close() {
-            if (running != null && !running.isDone()) {
-                running.whenComplete((row, failure) -> closeSpool());
-            } else {
-                closeSpool();
-            }
+            CompletableFuture<?> ended = running == null ? CompletableFuture.completedFuture(null) : running;
+            ended.whenCompleteAsync((row, failure) -> closeSpool(), Infrastructure.getDefaultWorkerPool());
         }
 
         private void closeSpool() {
@@ -376,6 +373,7 @@ public class ImportService {
             LOG.errorf(e, "Import %s failed", importId);
             staging.settle();
             deleteStaged(importId);
+            destroyKeyIfDeleted(tenant, datasetId);
             finishFailed(caller, importId, datasetId, "the import could not run: " + e.getMessage(), null, 0);
             return find(tenant, datasetId, importId).orElseThrow();
         }
@@ -391,6 +389,18 @@ public class ImportService {
             finishFailed(caller, importId, datasetId, reason, report, staging.duplicates.get());
         }
         return find(tenant, datasetId, importId).orElseThrow();
+    }
+
+    /**
+     * An import that ran while its dataset was deleted may have made the dataset's KEK again after the shred
+     * destroyed it (generating a data key creates a missing KEK): destroy it again.
+     */
+    private void destroyKeyIfDeleted(String tenant, UUID datasetId) {
+        boolean exists = pool.preparedQuery("SELECT 1 FROM dataset WHERE id = $1").execute(Tuple.of(datasetId))
+                .await().indefinitely().rowCount() > 0;
+        if (!exists) {
+            dataKeys.destroy(datasetKeyName(tenant, datasetId));
+        }
     }
 
     private ImportLimits limits() {
@@ -570,12 +580,17 @@ public class ImportService {
                 return;
             }
             blobs.putAll(sealed);
-            Set<UUID> inserted;
-            while (true) {
+            Set<UUID> inserted = null;
+            // A rotation between wrapping and inserting: rewrap and try again; more than a few in a row means the
+            // KMS and the dataset row disagree about the newest version, which retrying cannot mend.
+            for (int attempt = 0; inserted == null; attempt++) {
                 try {
                     inserted = insert(recordRows, imageRows);
-                    break;
                 } catch (StaleKeys stale) {
+                    if (attempt == 3) {
+                        throw new IllegalStateException("the dataset's key version " + stale.keyVersion
+                                + " is newer than the KMS's newest version of its key");
+                    }
                     rewrapBelow(stale.keyVersion, imageRows);
                 }
             }

@@ -200,7 +200,8 @@ public class RetentionService {
     /**
      * Erases records of a dataset: their rows (and their places in versions) go in one transaction with the audit
      * event and the mark that the dataset's key must rotate; then their blobs go, and the key rotates so that no
-     * copy of their wrapped data keys taken before can be unwrapped.
+     * copy of their wrapped data keys taken before can be unwrapped (at once, or by the retention job when an
+     * import of the dataset runs or the KMS fails).
      */
     public Erased eraseRecords(Caller caller, String datasetId, List<String> recordIds, String erasureRequestId) {
         if (recordIds.isEmpty() || recordIds.size() > MAX_ERASED_PER_CALL) {
@@ -247,7 +248,7 @@ public class RetentionService {
                         return tx.preparedQuery("DELETE FROM dataset_record WHERE id = ANY($1)")
                                 .execute(Tuple.of(wanted))
                                 .chain(() -> tx.preparedQuery("UPDATE dataset SET record_count = record_count - $2,"
-                                        + " key_rotation_due = true, updated_at = $3 WHERE id = $1")
+                                        + " key_rotation_due_since = $3, updated_at = $3 WHERE id = $1")
                                         .execute(Tuple.of(id, (long) ids.size(), now())))
                                 .chain(() -> outbox.add(tx, AuditEvents.byCaller(caller, ImportService.SOURCE,
                                         "dataset.records.erased", "dataset", datasetId, Outcome.OUTCOME_SUCCESS,
@@ -268,7 +269,12 @@ public class RetentionService {
                 LOG.warnf(e, "Could not delete blob %s of an erased record; the sweeper will", blobKey);
             }
         }
-        rotation.rotate(tenant, id);
+        try {
+            rotation.rotateAfterErasure(tenant, id);
+        } catch (RuntimeException e) {
+            // The erasure is committed and the rotation marked as due: the retention job finishes it.
+            LOG.warnf(e, "Key rotation after an erasure in dataset %s failed; the retention job will retry", id);
+        }
         return new Erased(ids.size(), blobKeys.size(), hashes);
     }
 

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -17,6 +18,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
@@ -128,10 +130,21 @@ public final class RemoteImageFetcher implements AutoCloseable {
                 .setURI(url.getRawQuery() == null ? path : path + "?" + url.getRawQuery())
                 .setFollowRedirects(false)
                 .setIdleTimeout(timeout.toMillis());
-        Future<byte[]> body = client.request(request).compose(call -> call.send()).compose(this::readBody);
+        AtomicReference<HttpClientRequest> sent = new AtomicReference<>();
+        Future<byte[]> body = client.request(request)
+                .compose(call -> {
+                    sent.set(call);
+                    return call.send();
+                })
+                .compose(this::readBody);
         try {
             return body.toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
+            // Hang up: a host that drips bytes must not keep the connection (and its pool slot) busy.
+            HttpClientRequest call = sent.get();
+            if (call != null) {
+                call.reset();
+            }
             throw failed(host, "no complete answer within " + timeout.toSeconds() + " s");
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();

@@ -127,8 +127,10 @@ public class DatasetResource {
     @Path("/{id}/key-rotations")
     @Authorized(Capability.DATASETS_MANAGE)
     @Operation(summary = "Rotate the dataset's key", description = "A new key version; every image's data key is "
-            + "rewrapped under it, then the older versions are retired, so copies of wrapped keys taken before "
-            + "(a database backup) no longer decrypt. Imports may run meanwhile.")
+            + "rewrapped under it, then the older versions are deleted for good, so copies of wrapped keys taken "
+            + "before (a database backup) can never be decrypted. While an import of the dataset runs, the older "
+            + "versions are deleted later, by the retention job (`older_versions_deleted: false`). 409 while "
+            + "another rotation of the dataset runs.")
     public Uni<KeyRotationView> rotateKey(@RestPath String id) {
         return calls.onBehalfOfCaller(datasets)
                 .rotateDatasetKey(RotateDatasetKeyRequest.newBuilder().setDatasetId(id).build())

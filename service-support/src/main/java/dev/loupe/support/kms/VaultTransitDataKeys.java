@@ -93,6 +93,11 @@ public final class VaultTransitDataKeys implements DataKeys {
 
     @Override
     public int rotate(String keyName) {
+        // Vault refuses to rotate a key that does not exist; like the local provider, make its first version instead.
+        if (readKey(transit, keyName).isEmpty()) {
+            createIfAbsent(keyName);
+            return readKey(transit, keyName).orElseThrow().getLatestVersion();
+        }
         join(transit.rotateKey(keyName, new VaultSecretsTransitRotateKeyParams()));
         return readKey(transit, keyName).orElseThrow().getLatestVersion();
     }
@@ -120,6 +125,9 @@ public final class VaultTransitDataKeys implements DataKeys {
     @Override
     public void trim(String keyName, int version) {
         try {
+            // Vault trims only up to the minimum encryption version, which must be set: raise it first (new data
+            // keys are wrapped under the newest version anyway, so nothing else changes).
+            join(transit.updateKey(keyName, new VaultSecretsTransitUpdateKeyParams().setMinEncryptionVersion(version)));
             join(transit.trimKey(keyName, version));
         } catch (VaultClientException e) {
             if (e.getStatus() != null && e.getStatus() == 400) {

@@ -95,6 +95,13 @@ abstract class DataKeysContract {
     }
 
     @Test
+    void rotatingAKeyThatDoesNotExistMakesItsFirstVersion() throws Exception {
+        DataKeys keys = dataKeys();
+        assertEquals(1, keys.rotate(KEK));
+        assertEquals(1, DataKeys.versionOf(keys.generate(KEK).wrapped()));
+    }
+
+    @Test
     void trimmedVersionsNeverComeBack() throws Exception {
         DataKeys keys = dataKeys();
         DataKey old = keys.generate(KEK);

@@ -43,9 +43,11 @@ import com.sun.net.httpserver.HttpServer;
  * {@code POST /v1/transit/hmac/:name[/:algorithm]} with {@code input} and optional {@code key_version}
  * (SHA-256 only; like Vault, every version of every key holds its own random HMAC key);
  * {@code POST /v1/transit/keys/:name/config} with {@code min_decryption_version} (0 counts as 1; above the latest
- * version or below the minimum available one refused) and {@code deletion_allowed};
- * {@code POST /v1/transit/keys/:name/trim} with {@code min_available_version} (at most the minimum decryption
- * version; answers 204); {@code DELETE /v1/transit/keys/:name} (refused with 400 for a
+ * version or below the minimum available one refused), {@code min_encryption_version} and
+ * {@code deletion_allowed};
+ * {@code POST /v1/transit/keys/:name/trim} with {@code min_available_version} (refused, as Vault does, unless
+ * {@code min_encryption_version} is set and neither it nor the minimum decryption version is below it; answers
+ * 204); {@code DELETE /v1/transit/keys/:name} (refused with 400 for a
  * missing key and until deletion is allowed). For aes256-gcm96 keys, every version of which also holds its own random AES-256 key:
  * {@code POST /v1/transit/datakey/plaintext/:name} with optional {@code bits} (128, 256 or 512; answers
  * {@code plaintext}, {@code ciphertext} and {@code key_version}), {@code POST /v1/transit/decrypt/:name} and
@@ -238,6 +240,15 @@ public final class VaultTransitStandIn implements AutoCloseable {
             }
             key.minDecryptionVersion = minimum;
         }
+        if (body.has("min_encryption_version")) {
+            int minimum = body.get("min_encryption_version").asInt();
+            if (minimum < 0 || minimum > key.versions().size()) {
+                error(exchange, 400, "cannot set min encryption version of " + minimum + ", latest key version is "
+                        + key.versions().size());
+                return;
+            }
+            key.minEncryptionVersion = minimum;
+        }
         if (body.has("deletion_allowed")) {
             key.deletionAllowed = body.get("deletion_allowed").asBoolean();
         }
@@ -253,6 +264,16 @@ public final class VaultTransitStandIn implements AutoCloseable {
         int minimum = body.path("min_available_version").asInt(0);
         if (minimum < 1 || minimum < key.minAvailableVersion) {
             error(exchange, 400, "minimum available version should be positive and not less than the existing value");
+            return;
+        }
+        // Vault's preconditions, in its order: the minimum encryption version must be set, and the minimum available
+        // version may exceed neither it nor the minimum decryption version.
+        if (key.minEncryptionVersion == 0) {
+            error(exchange, 400, "minimum available version cannot be set when minimum encryption version is not set");
+            return;
+        }
+        if (minimum > key.minEncryptionVersion) {
+            error(exchange, 400, "minimum available version cannot be greater than minmum encryption version");
             return;
         }
         if (minimum > key.minDecryptionVersion) {
@@ -409,7 +430,7 @@ public final class VaultTransitStandIn implements AutoCloseable {
                 .put("latest_version", versions.size())
                 .put("min_available_version", 0)
                 .put("min_decryption_version", key.minDecryptionVersion)
-                .put("min_encryption_version", 0)
+                .put("min_encryption_version", key.minEncryptionVersion)
                 .put("exportable", false)
                 .put("deletion_allowed", key.deletionAllowed)
                 .put("derived", false)
@@ -455,6 +476,8 @@ public final class VaultTransitStandIn implements AutoCloseable {
         volatile int minDecryptionVersion = 1;
         /** Versions below it were trimmed: deleted for good. */
         volatile int minAvailableVersion = 1;
+        /** 0 until set: then trimming is allowed up to it. */
+        volatile int minEncryptionVersion;
         volatile boolean deletionAllowed;
 
         TransitKey(String type, List<Version> versions) {
