@@ -388,6 +388,36 @@ class ImportGrpcServiceTest {
     }
 
     @Test
+    void importsBeyondTheSlotsAreRefusedUntilOneEnds() throws Exception {
+        String dataset = newDataset("acme-steward");
+        String waiting = NATIVE.replace("scans/0042.png", "never.png") + "\n";
+        // The test profile has two slots: two uploads that wait for an image take them.
+        List<ImportUploads.OpenUpload> held = List.of(
+                ImportUploads.open(channel, "acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE,
+                        ImportMode.IMPORT_MODE_ACCEPT_VALID, waiting),
+                ImportUploads.open(channel, "acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE,
+                        ImportMode.IMPORT_MODE_ACCEPT_VALID, waiting));
+        Thread.sleep(500);
+        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
+                () -> importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE,
+                        ImportMode.IMPORT_MODE_ACCEPT_VALID, "", Map.of(), NATIVE));
+        assertEquals(Status.Code.RESOURCE_EXHAUSTED, refused.getStatus().getCode());
+
+        held.forEach(ImportUploads.OpenUpload::cancel);
+        Import later = null;
+        for (int attempt = 0; attempt < 50 && later == null; attempt++) {
+            Thread.sleep(100);
+            try {
+                later = importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE,
+                        ImportMode.IMPORT_MODE_ACCEPT_VALID, "", Map.of("scans/0042.png", png(TEAL, 8, 8)), NATIVE);
+            } catch (StatusRuntimeException e) {
+                assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+            }
+        }
+        assertEquals(ImportState.IMPORT_STATE_SUCCEEDED, later.getState(), "a slot is free again");
+    }
+
+    @Test
     void theSweeperRemovesBlobsNoRecordNamesAndKeepsTheOthers() throws Exception {
         String dataset = newDataset("acme-steward");
         importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE, ImportMode.IMPORT_MODE_ACCEPT_VALID, "",

@@ -53,6 +53,13 @@ public interface DatasetConfig {
         @WithDefault("100000")
         int maxImageFiles();
 
+        /**
+         * How many imports run at once in this service; one more is refused (429, try again later) rather than
+         * queued, since each running import holds a worker thread and a spool while its upload arrives.
+         */
+        @WithDefault("8")
+        int maxConcurrent();
+
         /** The model's maximum sequence length, which each record's estimated tokens must fit. */
         @WithDefault("4096")
         int maxSequenceTokens();

@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.annotation.PreDestroy;
@@ -71,6 +72,7 @@ import dev.loupe.dataset.storage.UploadRefusedException;
 import dev.loupe.dataset.storage.UploadSpool;
 import dev.loupe.support.audit.AuditEvents;
 import dev.loupe.support.error.ProblemException;
+import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.id.Ids;
 import dev.loupe.support.kms.DataKey;
 import dev.loupe.support.kms.DataKeys;
@@ -115,9 +117,11 @@ public class ImportService {
     private final RecordService records;
     private final OutboxRepository outbox;
     private final RemoteImageFetcher remoteImages;
+    private final Semaphore importSlots;
 
     public ImportService(Pool pool, DataKeys dataKeys, KeyedHashes keyedHashes, BlobStore blobs,
             DatasetConfig config, BlobSweeper sweeper, RecordService records, OutboxRepository outbox, Vertx vertx) {
+        this.importSlots = new Semaphore(config.imports().maxConcurrent());
         DatasetConfig.Remote remote = config.imports().remote();
         this.remoteImages = new RemoteImageFetcher(vertx, remote.allowedHosts().orElse(List.of()),
                 config.imports().maxImageBytes(), remote.timeout(),
@@ -214,6 +218,8 @@ public class ImportService {
         ImportStart start;
         UploadSpool spool;
         CompletableFuture<ImportRow> running;
+        /** Whether this upload took one of the import slots, given back once upload and import have ended. */
+        boolean holdsSlot;
 
         Receiver(Caller caller, String tenant) {
             this.caller = caller;
@@ -229,6 +235,12 @@ public class ImportService {
                         }
                         start = chunk.getStart();
                         checkStart(start);
+                        if (!importSlots.tryAcquire()) {
+                            throw new ProblemException(ProblemType.RATE_LIMITED, config.imports().maxConcurrent()
+                                    + " imports are running, the most this service runs at once; try again when"
+                                    + " one has finished");
+                        }
+                        holdsSlot = true;
                         spool = new UploadSpool(config.imports().spoolDir(), config.imports().maxImageBytes(),
                                 config.imports().maxImageFiles());
                     }
@@ -290,6 +302,10 @@ public class ImportService {
         }
 
         private void closeSpool() {
+            if (holdsSlot) {
+                holdsSlot = false;
+                importSlots.release();
+            }
             if (spool != null) {
                 try {
                     spool.close();
