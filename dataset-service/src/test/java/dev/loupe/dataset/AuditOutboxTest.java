@@ -57,7 +57,7 @@ class AuditOutboxTest {
 
     @BeforeEach
     void openChannel() {
-        channel = ManagedChannelBuilder.forAddress("localhost", 18081).usePlaintext().build();
+        channel = TestClients.channel();
     }
 
     @AfterEach
@@ -73,19 +73,7 @@ class AuditOutboxTest {
 
     /** The outbox's events about one resource, oldest first. */
     private List<AuditEvent> outboxEventsAbout(String resourceId) throws Exception {
-        List<AuditEvent> events = new ArrayList<>();
-        try (Connection connection = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
-                PreparedStatement query = connection.prepareStatement("SELECT payload FROM audit_outbox ORDER BY id")) {
-            try (ResultSet rows = query.executeQuery()) {
-                while (rows.next()) {
-                    AuditEvent event = AuditEvent.parseFrom(rows.getBytes("payload"));
-                    if (event.getResource().getId().equals(resourceId)) {
-                        events.add(event);
-                    }
-                }
-            }
-        }
-        return events;
+        return TestClients.outboxEventsAbout(jdbcUrl, dbUser, dbPassword, resourceId);
     }
 
     @Test

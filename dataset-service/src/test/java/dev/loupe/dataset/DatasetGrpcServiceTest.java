@@ -57,7 +57,7 @@ class DatasetGrpcServiceTest {
 
     @BeforeEach
     void openChannel() {
-        channel = ManagedChannelBuilder.forAddress("localhost", 18081).usePlaintext().build();
+        channel = TestClients.channel();
     }
 
     @AfterEach
@@ -66,9 +66,7 @@ class DatasetGrpcServiceTest {
     }
 
     private DatasetServiceBlockingStub as(String username) {
-        return DatasetServiceGrpc.newBlockingStub(channel)
-                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(username), null))
-                .withDeadlineAfter(10, TimeUnit.SECONDS);
+        return TestClients.as(channel, username);
     }
 
     private static String uniqueName(String prefix) {

@@ -78,8 +78,7 @@ class ExamplesAndStatsTest {
 
     @BeforeEach
     void openChannel() {
-        channel = ManagedChannelBuilder.forAddress("localhost", 18081).usePlaintext()
-                .maxInboundMessageSize(64 << 20).build();
+        channel = TestClients.channel();
     }
 
     @AfterEach
@@ -88,9 +87,7 @@ class ExamplesAndStatsTest {
     }
 
     private DatasetServiceBlockingStub as(String user) {
-        return DatasetServiceGrpc.newBlockingStub(channel)
-                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
-                .withDeadlineAfter(60, TimeUnit.SECONDS);
+        return TestClients.as(channel, user);
     }
 
     private ExampleServiceGrpc.ExampleServiceBlockingStub trainingService() {
@@ -98,17 +95,6 @@ class ExamplesAndStatsTest {
                 .withCallCredentials(new BearerCallCredentials(KeycloakTokens.serviceToken("loupe-training-service"),
                         null))
                 .withDeadlineAfter(60, TimeUnit.SECONDS);
-    }
-
-    private static byte[] png(Color colour, int width, int height) throws IOException {
-        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D graphics = image.createGraphics();
-        graphics.setColor(colour);
-        graphics.fillRect(0, 0, width, height);
-        graphics.dispose();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ImageIO.write(image, "png", out);
-        return out.toByteArray();
     }
 
     /**
@@ -121,7 +107,7 @@ class ExamplesAndStatsTest {
         StringBuilder lines = new StringBuilder();
         for (int i = 0; i < RECORDS; i++) {
             if (i % 2 == 0) {
-                images.put("img/" + i + ".png", png(new Color(i * 10, 40, 200 - i * 5), 64, 32));
+                images.put("img/" + i + ".png", TestClients.png(new Color(i * 10, 40, 200 - i * 5), 64, 32));
                 lines.append("{\"id\": \"r").append(i).append("\", \"images\": [\"img/").append(i).append(".png\"],"
                         + " \"messages\": [{\"role\": \"user\", \"content\": \"<image>\\nWhat animal?\"},"
                         + " {\"role\": \"assistant\", \"content\": \"Animal ").append(i).append(".\"}],"

@@ -108,7 +108,7 @@ class ImportGrpcServiceTest {
 
     @BeforeEach
     void openChannel() {
-        channel = ManagedChannelBuilder.forAddress("localhost", 18081).usePlaintext().build();
+        channel = TestClients.channel();
     }
 
     @AfterEach
@@ -117,9 +117,7 @@ class ImportGrpcServiceTest {
     }
 
     private DatasetServiceBlockingStub as(String user) {
-        return DatasetServiceGrpc.newBlockingStub(channel)
-                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
-                .withDeadlineAfter(60, TimeUnit.SECONDS);
+        return TestClients.as(channel, user);
     }
 
     private String newDataset(String user) {
@@ -131,17 +129,6 @@ class ImportGrpcServiceTest {
     private Import importFile(String user, String datasetId, ImportFormat format, ImportMode mode, String key,
             Map<String, byte[]> images, String records) throws Exception {
         return ImportUploads.upload(channel, user, datasetId, format, mode, key, images, records);
-    }
-
-    private static byte[] png(Color colour, int width, int height) throws IOException {
-        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D graphics = image.createGraphics();
-        graphics.setColor(colour);
-        graphics.fillRect(0, 0, width, height);
-        graphics.dispose();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ImageIO.write(image, "png", out);
-        return out.toByteArray();
     }
 
     private List<Record> records(String user, String datasetId) {
@@ -168,7 +155,7 @@ class ImportGrpcServiceTest {
     @Test
     void theThreeFormatsStoreOneEncryptedRecord() throws Exception {
         String dataset = newDataset("acme-steward");
-        Map<String, byte[]> images = Map.of("scans/0042.png", png(TEAL, 64, 48));
+        Map<String, byte[]> images = Map.of("scans/0042.png", TestClients.png(TEAL, 64, 48));
 
         Import first = importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE,
                 ImportMode.IMPORT_MODE_ACCEPT_VALID, "", images, NATIVE);
@@ -211,7 +198,7 @@ class ImportGrpcServiceTest {
     @Test
     void badLinesAreReportedWithTheirFieldAndCodeAndNotStored() throws Exception {
         String dataset = newDataset("acme-steward");
-        byte[] good = png(Color.ORANGE, 32, 32);
+        byte[] good = TestClients.png(Color.ORANGE, 32, 32);
         Map<String, byte[]> images = new LinkedHashMap<>();
         images.put("good.png", good);
         images.put("notes.png", "these are not pixels".getBytes(StandardCharsets.UTF_8));
@@ -242,7 +229,7 @@ class ImportGrpcServiceTest {
     @Test
     void allOrNothingStoresNothingWhenALineIsBad() throws Exception {
         String dataset = newDataset("acme-steward");
-        Map<String, byte[]> images = Map.of("good.png", png(Color.BLUE, 16, 16));
+        Map<String, byte[]> images = Map.of("good.png", TestClients.png(Color.BLUE, 16, 16));
         String records = NATIVE.replace("scans/0042.png", "good.png") + "\n"
                 + NATIVE.replace("scans/0042.png", "absent.png");
 
@@ -258,7 +245,8 @@ class ImportGrpcServiceTest {
     @Test
     void aTamperedOrMovedBlobFailsToDecryptWithAClearError() throws Exception {
         String dataset = newDataset("acme-steward");
-        Map<String, byte[]> images = Map.of("a.png", png(Color.RED, 16, 16), "b.png", png(Color.GREEN, 16, 16));
+        Map<String, byte[]> images = Map.of("a.png", TestClients.png(Color.RED, 16, 16), "b.png",
+                TestClients.png(Color.GREEN, 16, 16));
         String records = NATIVE.replace("scans/0042.png", "a.png") + "\n" + NATIVE.replace("scans/0042.png", "b.png");
         importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE, ImportMode.IMPORT_MODE_ACCEPT_VALID, "",
                 images, records);
@@ -286,7 +274,7 @@ class ImportGrpcServiceTest {
     @Test
     void anIdempotencyKeyRunsAnImportOnceAndOtherTenantsSeeNothing() throws Exception {
         String dataset = newDataset("acme-steward");
-        Map<String, byte[]> images = Map.of("scans/0042.png", png(Color.MAGENTA, 8, 8));
+        Map<String, byte[]> images = Map.of("scans/0042.png", TestClients.png(Color.MAGENTA, 8, 8));
         String key = "import-" + UUID.randomUUID();
         Import first = importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE,
                 ImportMode.IMPORT_MODE_ACCEPT_VALID, key, images, NATIVE);
@@ -314,7 +302,7 @@ class ImportGrpcServiceTest {
     void deletingADatasetShredsItsKeySoEarlierCopiesCannotBeDecrypted() throws Exception {
         String dataset = newDataset("acme-steward");
         importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE, ImportMode.IMPORT_MODE_ACCEPT_VALID, "",
-                Map.of("scans/0042.png", png(Color.CYAN, 8, 8)), NATIVE);
+                Map.of("scans/0042.png", TestClients.png(Color.CYAN, 8, 8)), NATIVE);
         // What a backup taken before the deletion holds: the blob and the image's row with its wrapped key.
         byte[] blobCopy = Files.readAllBytes(blobsOf(dataset).get(0));
         String wrappedKey;
@@ -350,7 +338,7 @@ class ImportGrpcServiceTest {
         ImportUploads.OpenUpload upload = ImportUploads.open(channel, "acme-steward", dataset,
                 ImportFormat.IMPORT_FORMAT_LOUPE, ImportMode.IMPORT_MODE_ACCEPT_VALID, records.toString());
         for (int i = 0; i < 64; i++) {
-            upload.sendImage("img/" + i + ".png", png(new Color(i * 3, 90, 200 - i), 8, 8));
+            upload.sendImage("img/" + i + ".png", TestClients.png(new Color(i * 3, 90, 200 - i), 8, 8));
         }
         boolean staged = false;
         for (int attempt = 0; attempt < 100 && !staged; attempt++) {
@@ -409,7 +397,8 @@ class ImportGrpcServiceTest {
             Thread.sleep(100);
             try {
                 later = importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE,
-                        ImportMode.IMPORT_MODE_ACCEPT_VALID, "", Map.of("scans/0042.png", png(TEAL, 8, 8)), NATIVE);
+                        ImportMode.IMPORT_MODE_ACCEPT_VALID, "", Map.of("scans/0042.png", TestClients.png(TEAL, 8, 8)),
+                        NATIVE);
             } catch (StatusRuntimeException e) {
                 assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
             }
@@ -421,7 +410,7 @@ class ImportGrpcServiceTest {
     void theSweeperRemovesBlobsNoRecordNamesAndKeepsTheOthers() throws Exception {
         String dataset = newDataset("acme-steward");
         importFile("acme-steward", dataset, ImportFormat.IMPORT_FORMAT_LOUPE, ImportMode.IMPORT_MODE_ACCEPT_VALID, "",
-                Map.of("scans/0042.png", png(Color.PINK, 8, 8)), NATIVE);
+                Map.of("scans/0042.png", TestClients.png(Color.PINK, 8, 8)), NATIVE);
         String orphan = "acme/" + dataset + "/" + UUID.randomUUID() + "-0.img";
         blobStore.putAll(Map.of(orphan, new byte[]{1, 2, 3}));
 

@@ -90,7 +90,7 @@ class RetentionAndErasureTest {
 
     @BeforeEach
     void openChannel() {
-        channel = ManagedChannelBuilder.forAddress("localhost", 18081).usePlaintext().build();
+        channel = TestClients.channel();
     }
 
     @AfterEach
@@ -99,9 +99,7 @@ class RetentionAndErasureTest {
     }
 
     private DatasetServiceBlockingStub as(String user) {
-        return DatasetServiceGrpc.newBlockingStub(channel)
-                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
-                .withDeadlineAfter(60, TimeUnit.SECONDS);
+        return TestClients.as(channel, user);
     }
 
     /** A dataset of acme with {@code count} records of one image each, in distinct colours. */
@@ -122,14 +120,7 @@ class RetentionAndErasureTest {
     }
 
     private static byte[] png(Color colour) throws IOException {
-        BufferedImage image = new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB);
-        Graphics2D graphics = image.createGraphics();
-        graphics.setColor(colour);
-        graphics.fillRect(0, 0, 8, 8);
-        graphics.dispose();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ImageIO.write(image, "png", out);
-        return out.toByteArray();
+        return TestClients.png(colour, 8, 8);
     }
 
     private List<Record> records(String dataset, String version) {
@@ -169,18 +160,7 @@ class RetentionAndErasureTest {
     }
 
     private List<AuditEvent> outboxEventsAbout(String resourceId) throws Exception {
-        List<AuditEvent> events = new ArrayList<>();
-        try (Connection connection = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
-                PreparedStatement query = connection.prepareStatement("SELECT payload FROM audit_outbox ORDER BY id");
-                ResultSet rows = query.executeQuery()) {
-            while (rows.next()) {
-                AuditEvent event = AuditEvent.parseFrom(rows.getBytes("payload"));
-                if (event.getResource().getId().equals(resourceId)) {
-                    events.add(event);
-                }
-            }
-        }
-        return events;
+        return TestClients.outboxEventsAbout(jdbcUrl, dbUser, dbPassword, resourceId);
     }
 
     private static void assertProblem(Status.Code code, String type, Runnable call) {

@@ -55,7 +55,7 @@ class VersionGrpcServiceTest {
 
     @BeforeEach
     void openChannel() {
-        channel = ManagedChannelBuilder.forAddress("localhost", 18081).usePlaintext().build();
+        channel = TestClients.channel();
     }
 
     @AfterEach
@@ -64,9 +64,7 @@ class VersionGrpcServiceTest {
     }
 
     private DatasetServiceBlockingStub as(String user) {
-        return DatasetServiceGrpc.newBlockingStub(channel)
-                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
-                .withDeadlineAfter(60, TimeUnit.SECONDS);
+        return TestClients.as(channel, user);
     }
 
     /** A dataset of {@link #RECORDS} text-only records. */
