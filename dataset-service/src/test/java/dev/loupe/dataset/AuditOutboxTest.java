@@ -1,11 +1,6 @@
 package dev.loupe.dataset;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -13,7 +8,6 @@ import java.util.concurrent.TimeUnit;
 import jakarta.inject.Inject;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;

@@ -1,10 +1,8 @@
 package dev.loupe.dataset;
 
 import java.awt.Color;
-import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -20,7 +18,6 @@ import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.junit.QuarkusTest;
@@ -33,7 +30,6 @@ import dev.loupe.contracts.common.v1.Actor;
 import dev.loupe.contracts.common.v1.PageRequest;
 import dev.loupe.contracts.dataset.v1.CreateDatasetRequest;
 import dev.loupe.contracts.dataset.v1.CreateVersionRequest;
-import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc;
 import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc.DatasetServiceBlockingStub;
 import dev.loupe.contracts.dataset.v1.DatasetStats;
 import dev.loupe.contracts.dataset.v1.DatasetVersion;

@@ -1,7 +1,6 @@
 package dev.loupe.dataset;
 
 import java.awt.Color;
-import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -20,8 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -29,12 +26,9 @@ import javax.imageio.ImageIO;
 
 import jakarta.inject.Inject;
 
-import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.StreamObserver;
 import io.quarkus.test.junit.QuarkusTest;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
@@ -42,19 +36,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.loupe.contracts.dataset.v1.CreateDatasetRequest;
-import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc;
 import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc.DatasetServiceBlockingStub;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetRequest;
 import dev.loupe.contracts.dataset.v1.DownloadImageRequest;
 import dev.loupe.contracts.dataset.v1.GetImportRequest;
 import dev.loupe.contracts.dataset.v1.ImageChunk;
-import dev.loupe.contracts.dataset.v1.ImageFileChunk;
 import dev.loupe.contracts.dataset.v1.Import;
-import dev.loupe.contracts.dataset.v1.ImportChunk;
 import dev.loupe.contracts.dataset.v1.ImportFormat;
 import dev.loupe.contracts.dataset.v1.ImportMode;
 import dev.loupe.contracts.dataset.v1.ImportRejection;
-import dev.loupe.contracts.dataset.v1.ImportStart;
 import dev.loupe.contracts.dataset.v1.ImportState;
 import dev.loupe.contracts.dataset.v1.ListImportRejectionsRequest;
 import dev.loupe.contracts.dataset.v1.ListRecordsRequest;
@@ -62,10 +52,8 @@ import dev.loupe.contracts.dataset.v1.Record;
 import dev.loupe.dataset.service.BlobSweeper;
 import dev.loupe.dataset.service.ImportService;
 import dev.loupe.dataset.storage.BlobStore;
-import dev.loupe.support.grpc.BearerCallCredentials;
 import dev.loupe.support.kms.DataKeyUnavailableException;
 import dev.loupe.support.kms.DataKeys;
-import dev.loupe.support.testing.KeycloakTokens;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

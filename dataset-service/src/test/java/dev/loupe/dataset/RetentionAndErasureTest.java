@@ -1,8 +1,6 @@
 package dev.loupe.dataset;
 
 import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.sql.Connection;
@@ -10,19 +8,15 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
-import javax.imageio.ImageIO;
-
 import jakarta.inject.Inject;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.junit.QuarkusTest;
@@ -34,7 +28,6 @@ import org.junit.jupiter.api.Test;
 import dev.loupe.contracts.dataset.v1.CreateDatasetRequest;
 import dev.loupe.contracts.dataset.v1.CreateVersionRequest;
 import dev.loupe.contracts.dataset.v1.Dataset;
-import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc;
 import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc.DatasetServiceBlockingStub;
 import dev.loupe.contracts.dataset.v1.DatasetVersion;
 import dev.loupe.contracts.dataset.v1.DeleteDatasetRequest;
@@ -58,10 +51,8 @@ import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.dataset.service.ImportService;
 import dev.loupe.dataset.service.RetentionJob;
 import dev.loupe.support.error.GrpcProblems;
-import dev.loupe.support.grpc.BearerCallCredentials;
 import dev.loupe.support.kms.DataKeyUnavailableException;
 import dev.loupe.support.kms.DataKeys;
-import dev.loupe.support.testing.KeycloakTokens;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

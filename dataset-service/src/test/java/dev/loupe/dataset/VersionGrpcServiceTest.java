@@ -12,7 +12,6 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.junit.QuarkusTest;
@@ -23,7 +22,6 @@ import org.junit.jupiter.api.Test;
 
 import dev.loupe.contracts.dataset.v1.CreateDatasetRequest;
 import dev.loupe.contracts.dataset.v1.CreateVersionRequest;
-import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc;
 import dev.loupe.contracts.dataset.v1.DatasetServiceGrpc.DatasetServiceBlockingStub;
 import dev.loupe.contracts.dataset.v1.DatasetVersion;
 import dev.loupe.contracts.dataset.v1.GetVersionRequest;
@@ -31,8 +29,6 @@ import dev.loupe.contracts.dataset.v1.ImportFormat;
 import dev.loupe.contracts.dataset.v1.ImportMode;
 import dev.loupe.contracts.dataset.v1.ListVersionsRequest;
 import dev.loupe.support.error.GrpcProblems;
-import dev.loupe.support.grpc.BearerCallCredentials;
-import dev.loupe.support.testing.KeycloakTokens;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
