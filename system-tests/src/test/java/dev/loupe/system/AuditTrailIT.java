@@ -50,7 +50,9 @@ class AuditTrailIT {
         String id = Gateway.createDataset("acme-steward", Gateway.uniqueName("audited"));
         as("acme-admin").delete("/v1/datasets/" + id).then().statusCode(204);
 
-        assertEquals(List.of("dataset.created", "dataset.deleted"), actionsAbout("acme-compliance", id, 2));
+        // The deletion, then the destruction of the dataset's key that crypto-shreds what was stored.
+        assertEquals(List.of("dataset.created", "dataset.deleted", "dataset.key.destroyed"),
+                actionsAbout("acme-compliance", id, 3));
         Response created = as("acme-compliance").queryParam("resource_id", id)
                 .queryParam("action_prefix", "dataset.created")
                 .get("/v1/audit/events");
