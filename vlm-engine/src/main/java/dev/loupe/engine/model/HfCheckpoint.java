@@ -92,13 +92,19 @@ public final class HfCheckpoint {
         return name.replace('/', '.');
     }
 
-    /** Transformers 4.52 and later save LLaVA under other prefixes; both mean the same tensors. */
+    /**
+     * Transformers 4.52 and later save LLaVA under other prefixes, and 5.x saves the CLIP tower without its
+     * {@code vision_model.} level; all of them mean the same tensors.
+     */
     static String canonical(String name) {
         if (name.startsWith("model.language_model.")) {
             return "language_model.model." + name.substring("model.language_model.".length());
         }
         if (name.startsWith("model.vision_tower.")) {
-            return name.substring("model.".length());
+            return canonical(name.substring("model.".length()));
+        }
+        if (name.startsWith("vision_tower.") && !name.startsWith("vision_tower.vision_model.")) {
+            return "vision_tower.vision_model." + name.substring("vision_tower.".length());
         }
         if (name.startsWith("model.multi_modal_projector.")) {
             return name.substring("model.".length());

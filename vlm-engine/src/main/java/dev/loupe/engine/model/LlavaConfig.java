@@ -3,10 +3,13 @@ package dev.loupe.engine.model;
 import java.io.IOException;
 import java.nio.file.Path;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 
 /**
  * The subset of Hugging Face's LLaVA {@code config.json} that Loupe's model reads, with HF's key names, so that a
@@ -23,6 +26,8 @@ public record LlavaConfig(@JsonProperty("model_type") String modelType,
         @JsonProperty("text_config") TextConfig textConfig) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Llama's rotary base when a config names none. */
+    private static final double DEFAULT_ROPE_THETA = 10_000;
 
     /** CLIP vision tower settings. */
     @JsonIgnoreProperties(ignoreUnknown = true)
@@ -49,6 +54,57 @@ public record LlavaConfig(@JsonProperty("model_type") String modelType,
             @JsonProperty("max_position_embeddings") int maxPositionEmbeddings,
             @JsonProperty("tie_word_embeddings") boolean tieWordEmbeddings) {
 
+        /**
+         * Reads the {@code text_config} of both transformers generations: before 5.0 the rotary base is
+         * {@code rope_theta}, from 5.0 on it is {@code rope_parameters.rope_theta}. Settings of the Llama family
+         * that Loupe's decoder does not implement (scaled rotary embeddings, biases, another head width or
+         * activation) are refused here rather than run wrongly.
+         */
+        @JsonCreator
+        static TextConfig fromJson(@JsonProperty("model_type") String modelType,
+                @JsonProperty("vocab_size") int vocabSize,
+                @JsonProperty("hidden_size") int hiddenSize,
+                @JsonProperty("intermediate_size") int intermediateSize,
+                @JsonProperty("num_hidden_layers") int numHiddenLayers,
+                @JsonProperty("num_attention_heads") int numAttentionHeads,
+                @JsonProperty("num_key_value_heads") Integer numKeyValueHeads,
+                @JsonProperty("rms_norm_eps") double rmsNormEps,
+                @JsonProperty("rope_theta") Double ropeTheta,
+                @JsonProperty("rope_parameters") JsonNode ropeParameters,
+                @JsonProperty("rope_scaling") JsonNode ropeScaling,
+                @JsonProperty("max_position_embeddings") int maxPositionEmbeddings,
+                @JsonProperty("tie_word_embeddings") boolean tieWordEmbeddings,
+                @JsonProperty("head_dim") Integer headDim,
+                @JsonProperty("hidden_act") String hiddenAct,
+                @JsonProperty("attention_bias") boolean attentionBias,
+                @JsonProperty("mlp_bias") boolean mlpBias) {
+            double theta = ropeTheta != null ? ropeTheta : DEFAULT_ROPE_THETA;
+            for (JsonNode rope : new JsonNode[]{ropeParameters, ropeScaling}) {
+                if (rope == null || rope.isNull()) {
+                    continue;
+                }
+                String type = rope.path("rope_type").asText(rope.path("type").asText("default"));
+                if (!"default".equals(type)) {
+                    throw new IllegalArgumentException("text_config rope type " + type + " is not supported");
+                }
+                if (rope.has("rope_theta")) {
+                    theta = rope.get("rope_theta").asDouble();
+                }
+            }
+            if (hiddenAct != null && !"silu".equals(hiddenAct)) {
+                throw new IllegalArgumentException("text_config.hidden_act must be silu, not " + hiddenAct);
+            }
+            if (attentionBias || mlpBias) {
+                throw new IllegalArgumentException("text_config.attention_bias and mlp_bias are not supported");
+            }
+            if (numAttentionHeads > 0 && headDim != null && headDim != hiddenSize / numAttentionHeads) {
+                throw new IllegalArgumentException("text_config.head_dim must be hidden_size / num_attention_heads");
+            }
+            return new TextConfig(modelType, vocabSize, hiddenSize, intermediateSize, numHiddenLayers,
+                    numAttentionHeads, numKeyValueHeads != null ? numKeyValueHeads : numAttentionHeads, rmsNormEps,
+                    theta, maxPositionEmbeddings, tieWordEmbeddings);
+        }
+
         public int headDim() {
             return hiddenSize / numAttentionHeads;
         }
@@ -60,7 +116,16 @@ public record LlavaConfig(@JsonProperty("model_type") String modelType,
      * @throws IllegalArgumentException naming the setting Loupe cannot run
      */
     public static LlavaConfig read(Path file) throws IOException {
-        LlavaConfig config = JSON.readValue(file.toFile(), LlavaConfig.class);
+        LlavaConfig config;
+        try {
+            config = JSON.readValue(file.toFile(), LlavaConfig.class);
+        } catch (ValueInstantiationException e) {
+            // A setting refused while reading: its message names it, Jackson's wrapping would only hide it.
+            if (e.getCause() instanceof IllegalArgumentException refused) {
+                throw refused;
+            }
+            throw e;
+        }
         config.check();
         return config;
     }
