@@ -11,6 +11,7 @@ import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 
 import dev.loupe.engine.nn.AttentionMasks;
@@ -92,6 +93,10 @@ public final class LlavaModel extends AbstractBlock {
      * the cache's new keys and values included, belongs to the manager of {@code ids}: closing it frees the step,
      * and nothing accumulates in the parameters' manager however many steps run.
      *
+     * <p>
+     * The step is {@link #embed}, {@link #layer} for every layer and {@link #head}; a caller that needs the pieces
+     * apart (activation checkpointing recomputes them layer by layer) calls those.
+     *
      * @param ids {@code [B, T]} the new tokens (padding anywhere a row has none, marked in {@code isToken})
      * @param isToken {@code [B][T]}
      * @param pixels the images of the image tokens among the new ones, in order
@@ -100,19 +105,86 @@ public final class LlavaModel extends AbstractBlock {
      */
     public NDArray step(ParameterStore parameterStore, NDArray ids, boolean[][] isToken, NDArray pixels,
             KvCache cache, boolean training) {
-        NDManager manager = ids.getManager();
+        NDArray hidden = embed(parameterStore, ids, pixels, training);
+        NDList shared = sharedLayerInputs(ids.getManager(), isToken, cache, hidden.getDataType());
+        for (int i = 0; i < layers.length; i++) {
+            hidden = layer(parameterStore, i, hidden, shared, cache, training);
+        }
+        if (cache != null) {
+            cache.append(isToken);
+        }
+        return head(parameterStore, hidden, training);
+    }
+
+    /** The number of decoder layers, the indices {@link #layer} takes. */
+    public int layerCount() {
+        return layers.length;
+    }
+
+    /**
+     * The decoder's input: the token embeddings, with the projected features of the images in place of the image
+     * tokens'. Its arrays belong to the manager of {@code ids}.
+     *
+     * @param ids {@code [B, T]}
+     * @param pixels the images of the image tokens, in order
+     * @return {@code [B, T, C]}
+     */
+    public NDArray embed(ParameterStore parameterStore, NDArray ids, NDArray pixels, boolean training) {
         int batch = (int) ids.getShape().get(0);
         int length = (int) ids.getShape().get(1);
-        int width = config.textConfig().hiddenSize();
-
         // Every array a step makes belongs to the manager of ids, so that closing that manager frees the step
-        // (see Placement): the gathered rows and the head's transpose would otherwise land in the parameters'
-        // manager, which lives as long as the model.
+        // (see Placement): the gathered rows would otherwise land in the parameters' manager, which lives as long
+        // as the model.
         NDArray table = parameterStore.getValue(embedTokens, ids.getDevice(), training);
         NDArray embedded = Placement.withInput(table.get(ids.reshape(-1)), table, ids);
-        NDArray hidden = withImages(parameterStore, embedded, ids.toLongArray(), pixels, training)
-                .reshape(batch, length, width);
+        return withImages(parameterStore, embedded, ids.toLongArray(), pixels, training)
+                .reshape(batch, length, config.textConfig().hiddenSize());
+    }
 
+    /**
+     * Whether {@link #embed} of these ids reads a parameter that is being trained: the token table, or, where the
+     * ids hold image tokens, the vision tower or the projector. If not, no gradient needs to flow below the first
+     * decoder layer, and a backward pass from the embeddings would have no graph to run through.
+     *
+     * @param ids {@code [B, T]}
+     */
+    public boolean embeddingTrains(NDArray ids) {
+        if (embedTokens.requiresGradient()) {
+            return true;
+        }
+        long imageToken = config.imageTokenIndex();
+        if (Arrays.stream(ids.toLongArray()).noneMatch(id -> id == imageToken)) {
+            return false;
+        }
+        for (Pair<String, Parameter> parameter : vision.getParameters()) {
+            if (parameter.getValue().requiresGradient()) {
+                return true;
+            }
+        }
+        for (Pair<String, Parameter> parameter : projector.getParameters()) {
+            if (parameter.getValue().requiresGradient()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * What every decoder layer of one pass without a cache reads besides its input: the rotary cosines and sines
+     * {@code [B, 1, T, D]} of the tokens' positions (a token's position is the number of tokens before it in its
+     * row) and the causal mask {@code [B, 1, T, T]}, which also hides padding. Constants, without gradient, in
+     * {@code manager}.
+     *
+     * @param isToken {@code [B][T]}
+     * @return {@code cos}, {@code sin}, {@code mask}
+     */
+    public NDList sharedLayerInputs(NDManager manager, boolean[][] isToken, DataType dataType) {
+        return sharedLayerInputs(manager, isToken, null, dataType);
+    }
+
+    private NDList sharedLayerInputs(NDManager manager, boolean[][] isToken, KvCache cache, DataType dataType) {
+        int batch = isToken.length;
+        int length = isToken[0].length;
         // A token's position is the number of tokens before it in its row, so rows padded on the left (batched
         // prompts) and on the right (training batches) both count from their first token.
         boolean[][] keyIsToken = new boolean[batch][];
@@ -132,27 +204,49 @@ public final class LlavaModel extends AbstractBlock {
             }
         }
         NDList cosSin = RotaryEmbedding.cosSin(manager, positions, config.textConfig().headDim(),
-                config.textConfig().ropeTheta(), hidden.getDataType());
-        NDArray mask = AttentionMasks.causal(manager, keyIsToken, length, hidden.getDataType());
-        boolean cached = cache != null && cache.length() > 0;
-        for (int i = 0; i < layers.length; i++) {
-            NDList layerInputs = new NDList(hidden, cosSin.get(0), cosSin.get(1), mask);
-            if (cached) {
-                layerInputs.add(cache.keys(i));
-                layerInputs.add(cache.values(i));
-            }
-            NDList out = layers[i].forward(parameterStore, layerInputs, training);
-            hidden = out.get(0);
-            if (cache != null) {
-                cache.set(i, out.get(1), out.get(2));
-            }
+                config.textConfig().ropeTheta(), dataType);
+        NDArray mask = AttentionMasks.causal(manager, keyIsToken, length, dataType);
+        return new NDList(cosSin.get(0), cosSin.get(1), mask);
+    }
+
+    /**
+     * Decoder layer {@code index} on its input. Its arrays belong to the manager of {@code hidden}.
+     *
+     * @param hidden {@code [B, T, C]}, the previous layer's output or {@link #embed}'s
+     * @param shared {@link #sharedLayerInputs} of the pass
+     * @return {@code [B, T, C]}
+     */
+    public NDArray layer(ParameterStore parameterStore, int index, NDArray hidden, NDList shared,
+            boolean training) {
+        return layer(parameterStore, index, hidden, shared, null, training);
+    }
+
+    private NDArray layer(ParameterStore parameterStore, int index, NDArray hidden, NDList shared, KvCache cache,
+            boolean training) {
+        NDList layerInputs = new NDList(hidden, shared.get(0), shared.get(1), shared.get(2));
+        if (cache != null && cache.length() > 0) {
+            layerInputs.add(cache.keys(index));
+            layerInputs.add(cache.values(index));
         }
+        NDList out = layers[index].forward(parameterStore, layerInputs, training);
         if (cache != null) {
-            cache.append(isToken);
+            cache.set(index, out.get(1), out.get(2));
         }
-        hidden = norm.forward(parameterStore, new NDList(hidden), training).singletonOrThrow();
-        NDArray head = parameterStore.getValue(lmHead, ids.getDevice(), training);
-        return hidden.matMul(Placement.transposed(head, hidden));
+        return out.get(0);
+    }
+
+    /**
+     * The final norm and the language-model head on the last layer's output. Its arrays belong to the manager of
+     * {@code hidden}.
+     *
+     * @param hidden {@code [B, T, C]}
+     * @return the logits {@code [B, T, V]}
+     */
+    public NDArray head(ParameterStore parameterStore, NDArray hidden, boolean training) {
+        NDArray normed = norm.forward(parameterStore, new NDList(hidden), training).singletonOrThrow();
+        // The head's transpose would otherwise land in the parameters' manager (see Placement).
+        NDArray head = parameterStore.getValue(lmHead, hidden.getDevice(), training);
+        return normed.matMul(Placement.transposed(head, normed));
     }
 
     /** A cache for this model's layers. */

@@ -11,6 +11,7 @@ public final class TrainingSettings {
     private final long seed;
     private final double initialLossScale;
     private final int lossScaleGrowthInterval;
+    private final boolean activationCheckpointing;
 
     private TrainingSettings(Builder builder) {
         this.totalSteps = builder.totalSteps;
@@ -19,6 +20,7 @@ public final class TrainingSettings {
         this.seed = builder.seed;
         this.initialLossScale = builder.initialLossScale;
         this.lossScaleGrowthInterval = builder.lossScaleGrowthInterval;
+        this.activationCheckpointing = builder.activationCheckpointing;
     }
 
     public static Builder builder() {
@@ -58,6 +60,11 @@ public final class TrainingSettings {
         return lossScaleGrowthInterval;
     }
 
+    /** Whether the decoder layers' activations are recomputed in the backward pass instead of kept. */
+    public boolean activationCheckpointing() {
+        return activationCheckpointing;
+    }
+
     /** Builds {@link TrainingSettings}. */
     public static final class Builder {
         private long totalSteps;
@@ -66,6 +73,7 @@ public final class TrainingSettings {
         private long seed;
         private double initialLossScale;
         private int lossScaleGrowthInterval;
+        private boolean activationCheckpointing;
 
         private Builder() {
         }
@@ -101,6 +109,19 @@ public final class TrainingSettings {
         public Builder optLossScaling(double initialScale, int growthInterval) {
             this.initialLossScale = initialScale;
             this.lossScaleGrowthInterval = growthInterval;
+            return this;
+        }
+
+        /**
+         * Default false. Activation checkpointing trades compute for memory: the forward pass keeps only each
+         * decoder layer's input {@code [B, T, C]}, and the backward pass recomputes one layer at a time from it. The
+         * memory for activations drops from every layer's intermediates (attention scores, MLP activations, for all
+         * layers at once) to one layer's plus the layers' inputs, at the cost of about one more forward pass (the
+         * embedding, with the vision tower, is recomputed too when it trains). Gradients and results are those of a
+         * run without it: dropout draws the same masks in the recomputation as in the first pass.
+         */
+        public Builder optActivationCheckpointing(boolean activationCheckpointing) {
+            this.activationCheckpointing = activationCheckpointing;
             return this;
         }
 
