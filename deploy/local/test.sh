@@ -23,6 +23,7 @@ started_postgres="$(ensure_debian_postgres)"
 # afresh for every run: the tests' signing keys live under target/, and checkpoints signed by an earlier
 # checkout's key must not be mistaken for forgeries.
 fresh_database loupe_test loupe-test loupe_dataset_test
+fresh_database loupe_test loupe-test loupe_training_test
 fresh_database loupe_test loupe-test loupe_governance_test
 # The governance-service's tests run as an application role that may only read and append.
 ensure_role loupe_governance_app_test loupe-test

@@ -1,0 +1,2 @@
+/** Typed configuration of the training-service. */
+package dev.loupe.training.config;

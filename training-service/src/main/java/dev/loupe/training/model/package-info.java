@@ -1,0 +1,2 @@
+/** The training-service's persistent entities. */
+package dev.loupe.training.model;

@@ -1,0 +1,2 @@
+/** Data access of the training-service. */
+package dev.loupe.training.repository;

@@ -1,0 +1,83 @@
+package dev.loupe.training;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+
+import dev.loupe.contracts.common.v1.PageRequest;
+import dev.loupe.contracts.governance.v1.AuditEvent;
+import dev.loupe.contracts.training.v1.BaseModel;
+import dev.loupe.contracts.training.v1.ListBaseModelsRequest;
+import dev.loupe.contracts.training.v1.ListBaseModelsResponse;
+import dev.loupe.contracts.training.v1.TrainingServiceGrpc;
+import dev.loupe.contracts.training.v1.TrainingServiceGrpc.TrainingServiceBlockingStub;
+import dev.loupe.support.grpc.BearerCallCredentials;
+import dev.loupe.support.testing.KeycloakTokens;
+
+/**
+ * What the training-service's Quarkus tests share: a channel to the service under test, stubs that call it as a
+ * realm user, and the audit outbox read back with the database login.
+ */
+final class TestClients {
+    /** The realm's platform-admin, who has no tenant. */
+    static final String PLATFORM_ADMIN = "platform-ops";
+
+    private TestClients() {
+    }
+
+    /** A channel to the service under test (its test port). */
+    static ManagedChannel channel() {
+        return ManagedChannelBuilder.forAddress("localhost", 18082).usePlaintext().build();
+    }
+
+    /** The TrainingService as a realm user, with a real Keycloak token. */
+    static TrainingServiceBlockingStub as(ManagedChannel channel, String user) {
+        return TrainingServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
+                .withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    /** Every base model a user sees, page by page. */
+    static List<BaseModel> allBaseModels(ManagedChannel channel, String user) {
+        List<BaseModel> all = new ArrayList<>();
+        String after = "";
+        do {
+            ListBaseModelsResponse page = as(channel, user).listBaseModels(ListBaseModelsRequest.newBuilder()
+                    .setPage(PageRequest.newBuilder().setLimit(2).setAfter(after))
+                    .build());
+            all.addAll(page.getModelsList());
+            after = page.getPage().getNextAfter();
+        } while (!after.isEmpty());
+        return all;
+    }
+
+    /** A base model id no earlier test run used. */
+    static String uniqueId(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** The outbox's events about one resource, oldest first. */
+    static List<AuditEvent> outboxEventsAbout(String jdbcUrl, String user, String password, String resourceId)
+            throws Exception {
+        List<AuditEvent> events = new ArrayList<>();
+        try (Connection connection = DriverManager.getConnection(jdbcUrl, user, password);
+                PreparedStatement query = connection.prepareStatement("SELECT payload FROM audit_outbox ORDER BY id");
+                ResultSet rows = query.executeQuery()) {
+            while (rows.next()) {
+                AuditEvent event = AuditEvent.parseFrom(rows.getBytes("payload"));
+                if (event.getResource().getId().equals(resourceId)) {
+                    events.add(event);
+                }
+            }
+        }
+        return events;
+    }
+}
