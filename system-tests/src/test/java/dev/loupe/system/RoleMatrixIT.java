@@ -48,6 +48,10 @@ class RoleMatrixIT {
 
     private static final Set<String> ERASURE_EXECUTORS = Set.of("compliance-officer");
 
+    private static final Set<String> PLATFORM_OPERATORS = Set.of("platform-admin");
+
+    private static final Set<String> MODEL_READERS = Set.of("tenant-admin", "ml-engineer", "compliance-officer");
+
     /** A UUID v7, as Loupe's ids are, that no import or record has. */
     private static final String NO_SUCH_ID = "01890a5d-ac96-7000-8000-000000000000";
 
@@ -80,7 +84,9 @@ class RoleMatrixIT {
             new Route("DELETE", "/v1/datasets/{id}/legal-hold", RETENTION_MANAGERS, 409),
             new Route("GET", "/v1/audit/events", AUDIT_READERS, 200),
             new Route("GET", "/v1/audit/verify", AUDIT_READERS, 200),
-            new Route("GET", "/v1/audit/export", AUDIT_READERS, 200));
+            new Route("GET", "/v1/audit/export", AUDIT_READERS, 200),
+            new Route("POST", "/v1/models", PLATFORM_OPERATORS, 400),
+            new Route("GET", "/v1/models", MODEL_READERS, 200));
 
     @Test
     void everyRouteHasAMatrixRow() {
@@ -141,6 +147,9 @@ class RoleMatrixIT {
             request.contentType("application/json").body(Map.of("max_age_days", 30));
         } else if (route.method().equals("PUT") && path.endsWith("/legal-hold")) {
             request.contentType("application/json").body(Map.of("reason", "role matrix"));
+        } else if (route.method().equals("POST") && path.equals("/v1/models")) {
+            // A folder outside the model store: refused by the training-service (400) once the role got through.
+            request.contentType("application/json").body(Map.of("id", "matrix-model", "storage_uri", "/etc"));
         } else if (route.method().equals("POST") && !path.endsWith("/key-rotations")) {
             request.contentType("application/json").body(Map.of("name", Gateway.uniqueName("matrix")));
         }
