@@ -72,7 +72,7 @@ class WorkerProcessTest {
         JsonNode checkpoint = lines.get(lines.size() - 2);
         JsonNode message = lines.get(lines.size() - 1);
         assertEquals("started", lines.get(0).path("type").asText());
-        assertEquals("checkpoint", checkpoint.path("type").asText());
+        assertEquals("checkpoint", checkpoint.path("type").asText(), lines.toString());
         long step = checkpoint.path("step").asLong();
         assertTrue(step >= 2, "the steps done are saved: " + step);
         assertEquals(step, lines.get(lines.size() - 3).path("step").asLong(), "the last step run is the one saved");
