@@ -18,6 +18,7 @@ import java.util.List;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -319,7 +320,10 @@ public final class ImagePreprocessor {
      *         {@value #MAX_PIXELS} pixels
      */
     public static BufferedImage decode(byte[] encoded) throws IOException {
-        try (ImageInputStream input = ImageIO.createImageInputStream(new ByteArrayInputStream(encoded))) {
+        // In memory: ImageIO's default stream for an InputStream caches to a temporary file and registers a JVM
+        // shutdown hook on first use, which fails once shutdown has begun, and the trainer worker still reads
+        // pictures then (it finishes its step after SIGTERM).
+        try (ImageInputStream input = new MemoryCacheImageInputStream(new ByteArrayInputStream(encoded))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(input);
             if (!readers.hasNext()) {
                 throw new IllegalArgumentException("not a picture in a format Loupe reads (PNG, JPEG, GIF, BMP)");
