@@ -28,10 +28,10 @@ import io.vertx.mutiny.sqlclient.Tuple;
 
 import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.dataset.repository.OutboxRepository;
-import dev.loupe.dataset.repository.SqlStates;
 import dev.loupe.support.audit.AuditEvents;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
+import dev.loupe.support.error.SqlStates;
 import dev.loupe.support.id.Ids;
 import dev.loupe.support.kms.KeyedHashes;
 import dev.loupe.support.security.Caller;

@@ -23,6 +23,7 @@ import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.support.audit.AuditEvents;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
+import dev.loupe.support.error.SqlStates;
 import dev.loupe.support.security.Caller;
 import dev.loupe.training.config.TrainingConfig;
 import dev.loupe.training.model.BaseModel;
@@ -30,7 +31,6 @@ import dev.loupe.training.modelstore.InspectedCheckpoint;
 import dev.loupe.training.modelstore.ModelStore;
 import dev.loupe.training.repository.BaseModelRepository;
 import dev.loupe.training.repository.OutboxRepository;
-import dev.loupe.training.repository.SqlStates;
 
 /**
  * Registering and listing base models. They belong to the platform: platform operators register them, every

@@ -1,10 +1,10 @@
-package dev.loupe.training.repository;
+package dev.loupe.support.error;
 
 import java.sql.SQLException;
 
 import io.vertx.pgclient.PgException;
 
-/** PostgreSQL error states the service acts on, whichever client raised them. */
+/** PostgreSQL error states the services act on, whichever client raised them. */
 public final class SqlStates {
     private static final String UNIQUE_VIOLATION = "23505";
 
@@ -12,9 +12,9 @@ public final class SqlStates {
     }
 
     /**
-     * Whether a unique constraint refused the write: a concurrent request took the key first. Hibernate Reactive
-     * reports the PostgreSQL client's error as an {@link SQLException} inside its own, the Vert.x client as a
-     * {@link PgException}: the whole cause chain is searched for either.
+     * Whether a unique constraint refused the write: a concurrent request took the key first. The JDBC driver's
+     * error (inside Hibernate's own, whether Hibernate ORM or Hibernate Reactive raised it) is an
+     * {@link SQLException}, the Vert.x client's a {@link PgException}: the whole cause chain is searched for either.
      */
     public static boolean isUniqueViolation(Throwable failure) {
         for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
