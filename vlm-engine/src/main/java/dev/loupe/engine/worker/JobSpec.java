@@ -35,13 +35,17 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
  *        {@code tokenizer.json}, optionally {@code preprocessor_config.json}; only read
  * @param output where checkpoints, {@code evaluation.json} and the result ({@code adapter/} or {@code model/})
  *        go; a folder that already holds checkpoints of this job is resumed
- * @param trainExamples a JSONL file of examples ({@link JsonlExampleSource})
+ * @param trainExamples a JSONL file of examples ({@link JsonlExampleSource}); null when the examples come on
+ *        standard input
  * @param validationExamples another, for evaluation before and after training; null for none
+ * @param examplesOnStdin {@code examples_on_stdin}: the training and validation examples come on standard input
+ *        ({@link StreamedExamples}) instead of files, which {@code train_examples} and {@code validation_examples}
+ *        must then not name
  * @param seed the run's seed: example order, adapter initialisation and dropout follow from it
  * @param checkpointEverySteps a checkpoint every this many optimizer steps; 0 (the default) for one per epoch
  */
 public record JobSpec(String jobId, Path baseModel, Path output, Path trainExamples, Path validationExamples,
-        Method method, Hyperparameters hyperparameters, long seed, long checkpointEverySteps) {
+        boolean examplesOnStdin, Method method, Hyperparameters hyperparameters, long seed, long checkpointEverySteps) {
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
@@ -221,6 +225,7 @@ public record JobSpec(String jobId, Path baseModel, Path output, Path trainExamp
     static JobSpec of(@JsonProperty("job_id") String jobId, @JsonProperty("base_model") String baseModel,
             @JsonProperty("output") String output, @JsonProperty("train_examples") String trainExamples,
             @JsonProperty("validation_examples") String validationExamples,
+            @JsonProperty("examples_on_stdin") Boolean examplesOnStdin,
             @JsonProperty("method") Method method,
             @JsonProperty("hyperparameters") Hyperparameters hyperparameters,
             @JsonProperty("seed") Long seed,
@@ -235,9 +240,15 @@ public record JobSpec(String jobId, Path baseModel, Path output, Path trainExamp
             throw new JobSpecException("checkpoint_every_steps", "checkpoint_every_steps must be at least 1 (leave "
                     + "it out for one checkpoint per epoch)");
         }
+        boolean onStdin = examplesOnStdin != null && examplesOnStdin;
+        if (onStdin && (trainExamples != null || validationExamples != null)) {
+            throw new JobSpecException(trainExamples != null ? "train_examples" : "validation_examples",
+                    "with examples_on_stdin the examples come on standard input: leave train_examples and "
+                            + "validation_examples out");
+        }
         return new JobSpec(jobId, path(baseModel, "base_model", true), path(output, "output", true),
-                path(trainExamples, "train_examples", true), path(validationExamples, "validation_examples", false),
-                method == null ? Method.defaults() : method,
+                path(trainExamples, "train_examples", !onStdin), path(validationExamples, "validation_examples", false),
+                onStdin, method == null ? Method.defaults() : method,
                 hyperparameters == null ? Hyperparameters.defaults() : hyperparameters,
                 seed == null ? DEFAULT_SEED : seed, every);
     }
@@ -297,8 +308,10 @@ public record JobSpec(String jobId, Path baseModel, Path output, Path trainExamp
     }
 
     private JobSpec resolvedAgainst(Path folder) {
-        return new JobSpec(jobId, folder.resolve(baseModel), folder.resolve(output), folder.resolve(trainExamples),
-                validationExamples == null ? null : folder.resolve(validationExamples), method, hyperparameters, seed,
+        return new JobSpec(jobId, folder.resolve(baseModel), folder.resolve(output),
+                trainExamples == null ? null : folder.resolve(trainExamples),
+                validationExamples == null ? null : folder.resolve(validationExamples), examplesOnStdin, method,
+                hyperparameters, seed,
                 checkpointEverySteps);
     }
 
@@ -306,11 +319,15 @@ public record JobSpec(String jobId, Path baseModel, Path output, Path trainExamp
      * What decides the weights a run ends with, as text: the base model, the examples, the method, the
      * hyperparameters and the seed. A run may resume only from checkpoints made with the same, or it would not end
      * where an uninterrupted run would.
+     *
+     * @param streamedExamples the SHA-256 of the example feed with {@code examples_on_stdin}; null otherwise
      */
-    String trainingSettings() {
-        return "base_model=" + baseModel + "; train_examples=" + trainExamples + "; validation_examples="
-                + validationExamples + "; method=" + method + "; hyperparameters=" + hyperparameters + "; seed="
-                + seed;
+    String trainingSettings(String streamedExamples) {
+        String examples = examplesOnStdin
+                ? "examples_on_stdin sha256=" + streamedExamples
+                : "train_examples=" + trainExamples + "; validation_examples=" + validationExamples;
+        return "base_model=" + baseModel + "; " + examples + "; method=" + method + "; hyperparameters="
+                + hyperparameters + "; seed=" + seed;
     }
 
     /** The dotted path of the field an exception is about, e.g. {@code method.lora.rank}; empty for the root. */

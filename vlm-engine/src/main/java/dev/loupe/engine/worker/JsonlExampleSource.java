@@ -132,7 +132,8 @@ public final class JsonlExampleSource implements ExampleSource {
         }
     }
 
-    private static TrainingExample.Turn turn(JsonNode message, String where) {
+    /** One turn of {@code messages}: role, content and the optional {@code trained}. */
+    static TrainingExample.Turn turn(JsonNode message, String where) {
         requireObject(message, where, MESSAGE_KEYS);
         JsonNode role = message.get("role");
         if (role == null || !role.isTextual()
@@ -156,7 +157,7 @@ public final class JsonlExampleSource implements ExampleSource {
         }
     }
 
-    private static void requireObject(JsonNode node, String what, Set<String> keys) {
+    static void requireObject(JsonNode node, String what, Set<String> keys) {
         if (node == null || !node.isObject()) {
             throw new IllegalArgumentException(what + " must be a JSON object");
         }

@@ -69,7 +69,8 @@ import dev.loupe.engine.train.TrainingSettings;
  * }
  * </pre>
  *
- * The examples are JSONL files ({@link JsonlExampleSource}).
+ * The examples are JSONL files ({@link JsonlExampleSource}), or with {@code "examples_on_stdin": true} a feed on
+ * standard input ({@link StreamedExamples}), which the worker reads to its end before it starts.
  *
  * <p>
  * Standard output carries the reports and nothing else, one JSON object a line ({@link JsonLinesReports});
@@ -157,25 +158,28 @@ public final class TrainerWorker {
     private final ExampleSource trainExamples;
     private final ExampleSource validationExamples;
     private final WorkerReports reports;
+    /** The SHA-256 of the example feed with {@code examples_on_stdin}; null for examples in files. */
+    private final String feedSha256;
     private volatile boolean stopRequested;
 
     /** A worker that reads the spec's JSONL example files. */
     public TrainerWorker(JobSpec spec, WorkerReports reports) {
         this(spec, new JsonlExampleSource(spec.trainExamples()),
-                spec.validationExamples() == null ? null : new JsonlExampleSource(spec.validationExamples()),
+                spec.validationExamples() == null ? null : new JsonlExampleSource(spec.validationExamples()), null,
                 reports);
     }
 
-    /**
-     * A worker that reads its examples from other sources.
-     *
-     * @param validationExamples null for no evaluation
-     */
-    public TrainerWorker(JobSpec spec, ExampleSource trainExamples, ExampleSource validationExamples,
-            WorkerReports reports) {
+    /** A worker for a spec with {@code examples_on_stdin}, with the feed already read. */
+    public TrainerWorker(JobSpec spec, StreamedExamples.Feed feed, WorkerReports reports) {
+        this(spec, feed::train, feed.validation().isEmpty() ? null : feed::validation, feed.sha256(), reports);
+    }
+
+    private TrainerWorker(JobSpec spec, ExampleSource trainExamples, ExampleSource validationExamples,
+            String feedSha256, WorkerReports reports) {
         this.spec = spec;
         this.trainExamples = trainExamples;
         this.validationExamples = validationExamples;
+        this.feedSha256 = feedSha256;
         this.reports = reports;
     }
 
@@ -221,8 +225,12 @@ public final class TrainerWorker {
             return Optional.empty();
         }
         try {
-            return Optional.of(new TrainerWorker(JobSpec.read(Path.of(args[0])), reports));
-        } catch (JobSpecException e) {
+            JobSpec spec = JobSpec.read(Path.of(args[0]));
+            if (spec.examplesOnStdin()) {
+                return Optional.of(new TrainerWorker(spec, StreamedExamples.read(System.in), reports));
+            }
+            return Optional.of(new TrainerWorker(spec, reports));
+        } catch (JobSpecException | ExampleFormatException e) {
             reports.report(new WorkerReport.Failed(e.getMessage()));
         } catch (IOException e) {
             reports.report(new WorkerReport.Failed("cannot read the job spec " + args[0] + ": " + e.getMessage()));
@@ -352,7 +360,7 @@ public final class TrainerWorker {
      */
     private void checkRunSettings(Checkpoints checkpoints, boolean resuming) throws IOException {
         Path file = checkpoints.root().resolve(RUN_SETTINGS_FILE);
-        String settings = spec.trainingSettings();
+        String settings = spec.trainingSettings(feedSha256);
         if (resuming && Files.exists(file)) {
             String saved = Files.readString(file);
             if (!saved.equals(settings)) {

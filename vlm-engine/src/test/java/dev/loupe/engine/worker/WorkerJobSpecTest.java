@@ -55,7 +55,7 @@ class WorkerJobSpecTest {
         JobSpec spec = JobSpec.read(file);
 
         assertEquals(new JobSpec("ft-42", Path.of("/models/llava"), dir.resolve("out"),
-                dir.resolve("data/train.jsonl"), dir.resolve("data/validation.jsonl"),
+                dir.resolve("data/train.jsonl"), dir.resolve("data/validation.jsonl"), false,
                 new JobSpec.Method(JobSpec.MethodType.lora,
                         new JobSpec.Lora(16, 32, 0.1, List.of("q_proj", "v_proj")), false, false),
                 new JobSpec.Hyperparameters(2, 8, 2e-4, 0.2, 0.1, 0.01, 0.5, 4, JobSpec.Precision.fp16), 7, 50),
