@@ -33,6 +33,7 @@ build_if_needed() {
     [ -f "$(service_jar "${entry%%:*}")" ] || missing=yes
   done
   [ -d "$(postgres_launcher_dir)/lib" ] || missing=yes
+  [ -d "$LOUPE_ROOT/vlm-engine/target/worker-lib" ] || missing=yes
   if [ -n "$missing" ]; then
     log "building Loupe (mvn package, tests skipped; run deploy/local/test.sh for the tests)"
     (cd "$LOUPE_ROOT" && mvn -B -q package -DskipTests) >&2 || die "build failed"
@@ -77,6 +78,10 @@ start_service() {
     # The folder base models are registered from, and the repository's tiny base model, registered at start.
     export LOUPE_TRAINING_MODELS_ROOT="$STACK_DIR/models"
     export LOUPE_TRAINING_TINY_BASE_PATH="$LOUPE_ROOT/models/loupe-tiny-base"
+    # Each fine-tuning job's worker: a child JVM of the training-service on the engine's class path, writing its
+    # checkpoints and result under the jobs folder.
+    export LOUPE_TRAINING_JOBS_ROOT="$STACK_DIR/training-jobs"
+    export LOUPE_TRAINING_WORKER_CLASSPATH="$LOUPE_ROOT/vlm-engine/target/classes:$LOUPE_ROOT/vlm-engine/target/worker-lib/*"
     # Only the gateway faces the network; the services behind it listen on loopback.
     [ "$name" = gateway ] || export QUARKUS_HTTP_HOST=127.0.0.1
     exec setsid java -Xmx256m -XX:+UseSerialGC -jar "$(service_jar "$name")" < /dev/null > "$LOG_DIR/$name.log" 2>&1

@@ -26,8 +26,8 @@ class RoleMatrixIT {
 
     /**
      * One row of the expected matrix: a route, the roles allowed on it, and the status an allowed role gets: its
-     * success status, or 404 where the route names an import or record that the fresh dataset does not have
-     * (the role got past both the gateway's and the service's checks).
+     * success status, or 404 where the route names an import or record that the fresh dataset does not have, or a
+     * fine-tuning job that does not exist (the role got past both the gateway's and the service's checks).
      */
     record Route(String method, String path, Set<String> allowedRoles, int allowedStatus) {
         String key() {
@@ -52,7 +52,10 @@ class RoleMatrixIT {
 
     private static final Set<String> MODEL_READERS = Set.of("tenant-admin", "ml-engineer", "compliance-officer");
 
-    /** A UUID v7, as Loupe's ids are, that no import or record has. */
+    private static final Set<String> JOB_MANAGERS = Set.of("tenant-admin", "ml-engineer");
+    private static final Set<String> JOB_READERS = Set.of("tenant-admin", "ml-engineer", "compliance-officer");
+
+    /** A UUID v7, as Loupe's ids are, that no import, record or job has. */
     private static final String NO_SUCH_ID = "01890a5d-ac96-7000-8000-000000000000";
 
     /** A valid one-line import in Loupe's native format, without images. */
@@ -86,7 +89,16 @@ class RoleMatrixIT {
             new Route("GET", "/v1/audit/verify", AUDIT_READERS, 200),
             new Route("GET", "/v1/audit/export", AUDIT_READERS, 200),
             new Route("POST", "/v1/models", PLATFORM_OPERATORS, 400),
-            new Route("GET", "/v1/models", MODEL_READERS, 200));
+            new Route("GET", "/v1/models", MODEL_READERS, 200),
+            // An empty body names no model: refused by the training-service (400) once the role got through.
+            new Route("POST", "/v1/fine-tuning/jobs", JOB_MANAGERS, 400),
+            new Route("GET", "/v1/fine-tuning/jobs", JOB_READERS, 200),
+            new Route("GET", "/v1/fine-tuning/jobs/{id}", JOB_READERS, 404),
+            new Route("POST", "/v1/fine-tuning/jobs/{id}/cancel", JOB_MANAGERS, 404),
+            new Route("POST", "/v1/fine-tuning/jobs/{id}/pause", JOB_MANAGERS, 404),
+            new Route("POST", "/v1/fine-tuning/jobs/{id}/resume", JOB_MANAGERS, 404),
+            new Route("GET", "/v1/fine-tuning/jobs/{id}/events", JOB_READERS, 404),
+            new Route("GET", "/v1/fine-tuning/jobs/{id}/checkpoints", JOB_READERS, 404));
 
     @Test
     void everyRouteHasAMatrixRow() {
@@ -126,12 +138,14 @@ class RoleMatrixIT {
     }
 
     /**
-     * Calls a route as a user, with a fresh dataset of the user's tenant wherever the route needs an id, and a
-     * well-formed id that names nothing for its imports and records.
+     * Calls a route as a user, with a fresh dataset of the user's tenant wherever the route needs a dataset id, and
+     * a well-formed id that names nothing for its imports, records and fine-tuning jobs.
      */
     private static Response call(Route route, String user) {
         String path = route.path();
-        if (path.contains("{id}")) {
+        if (path.startsWith("/v1/fine-tuning/jobs/")) {
+            path = path.replace("{id}", NO_SUCH_ID);
+        } else if (path.contains("{id}")) {
             path = path.replace("{id}", Gateway.createDataset("acme-steward", Gateway.uniqueName("matrix")));
         }
         path = path.replace("{importId}", NO_SUCH_ID).replace("{recordId}", NO_SUCH_ID).replace("{index}", "0")
@@ -150,7 +164,10 @@ class RoleMatrixIT {
         } else if (route.method().equals("POST") && path.equals("/v1/models")) {
             // A folder outside the model store: refused by the training-service (400) once the role got through.
             request.contentType("application/json").body(Map.of("id", "matrix-model", "storage_uri", "/etc"));
-        } else if (route.method().equals("POST") && !path.endsWith("/key-rotations")) {
+        } else if (route.method().equals("POST") && path.equals("/v1/fine-tuning/jobs")) {
+            request.contentType("application/json").body("{}");
+        } else if (route.method().equals("POST") && !path.endsWith("/key-rotations")
+                && !path.startsWith("/v1/fine-tuning/jobs/")) {
             request.contentType("application/json").body(Map.of("name", Gateway.uniqueName("matrix")));
         }
         return request.request(route.method(), path);

@@ -40,7 +40,8 @@ class MigrationTest {
                     .load();
             MigrateResult first = flyway.migrate();
             assertTrue(first.migrationsExecuted > 0, "the first run applies every migration");
-            assertEquals(Set.of("base_model", "audit_outbox", "flyway_schema_history"), tables(schema));
+            assertEquals(Set.of("base_model", "fine_tuning_job", "fine_tuning_job_event", "fine_tuning_job_checkpoint",
+                    "audit_outbox", "flyway_schema_history"), tables(schema));
 
             MigrateResult second = flyway.migrate();
             assertEquals(0, second.migrationsExecuted, "a second run applies nothing");

@@ -6,6 +6,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
 import dev.loupe.contracts.training.v1.ListJobsRequest;
+import dev.loupe.contracts.training.v1.ListModelVersionsRequest;
 import dev.loupe.contracts.training.v1.TrainingServiceGrpc;
 import dev.loupe.support.grpc.BearerCallCredentials;
 import dev.loupe.support.testing.GrpcAuthenticationContract;
@@ -36,6 +37,6 @@ class TrainingGrpcAuthenticationTest extends GrpcAuthenticationContract {
     void rpcWithoutMatrixEntryIsDenied() {
         assertFailsWith(Status.Code.PERMISSION_DENIED, () -> TrainingServiceGrpc.newBlockingStub(channel)
                 .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(authorizedUser()), null))
-                .listJobs(ListJobsRequest.getDefaultInstance()));
+                .listModelVersions(ListModelVersionsRequest.getDefaultInstance()));
     }
 }

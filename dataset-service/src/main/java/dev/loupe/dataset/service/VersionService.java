@@ -24,6 +24,7 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.Tuple;
 
 import dev.loupe.contracts.governance.v1.Outcome;
@@ -170,11 +171,19 @@ public class VersionService {
                 }));
     }
 
+    /**
+     * A version of the tenant's dataset; with an empty {@code datasetId}, the tenant's version of that id in
+     * whichever dataset holds it (a fine-tuning job names its version alone).
+     */
     public Uni<VersionRow> get(String tenant, String datasetId, String versionId) {
         UUID id = Ids.parse(versionId).orElseThrow(() -> ProblemException.notFound("version", versionId));
-        return records.requireDataset(tenant, datasetId)
-                .chain(dataset -> pool.preparedQuery(SELECT_VERSION + " WHERE v.id = $1 AND v.dataset_id = $2"
-                        + " AND v.tenant = $3").execute(Tuple.of(id, dataset, tenant)))
+        Uni<RowSet<Row>> found = datasetId.isEmpty()
+                ? pool.preparedQuery(SELECT_VERSION + " WHERE v.id = $1 AND v.tenant = $2")
+                        .execute(Tuple.of(id, tenant))
+                : records.requireDataset(tenant, datasetId)
+                        .chain(dataset -> pool.preparedQuery(SELECT_VERSION + " WHERE v.id = $1 AND v.dataset_id = $2"
+                                + " AND v.tenant = $3").execute(Tuple.of(id, dataset, tenant)));
+        return found
                 .map(rows -> {
                     if (rows.rowCount() == 0) {
                         throw ProblemException.notFound("version", versionId);

@@ -25,6 +25,14 @@ public interface GatewayConfig {
         /** Wait before the first retry of a read; each further retry waits about twice as long. */
         @WithDefault("100ms")
         Duration readRetryBackoff();
+
+        /**
+         * Longest life of a live event stream (a job's events as {@code text/event-stream}). The stream then ends
+         * and the client reconnects with {@code Last-Event-ID}, so that its token is checked again: a stream does
+         * not outlive the token that opened it by much.
+         */
+        @WithDefault("15M")
+        Duration eventStreamDeadline();
     }
 
     /** Dataset imports: a records file and a zip of its images, streamed to the dataset-service. */

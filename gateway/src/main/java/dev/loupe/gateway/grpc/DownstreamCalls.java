@@ -67,4 +67,13 @@ public class DownstreamCalls {
     public <S extends AbstractStub<S>> S importOnBehalfOfCaller(S stub) {
         return onBehalfOfCaller(stub).withDeadlineAfter(config.imports().deadline().toMillis(), TimeUnit.MILLISECONDS);
     }
+
+    /**
+     * Like {@link #onBehalfOfCaller}, under the deadline of a live event stream, which stays open while the job
+     * runs.
+     */
+    public <S extends AbstractStub<S>> S eventStreamOnBehalfOfCaller(S stub) {
+        return onBehalfOfCaller(stub).withDeadlineAfter(config.downstream().eventStreamDeadline().toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
 }

@@ -1,7 +1,10 @@
 package dev.loupe.training.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -22,6 +25,84 @@ public interface TrainingConfig {
 
     /** List pagination. */
     Pagination pagination();
+
+    /** Where jobs run and how many at once. */
+    Jobs jobs();
+
+    /** The trainer worker processes. */
+    Worker worker();
+
+    interface Jobs {
+        /**
+         * The folder each job's worker writes its checkpoints and result into ({@code <root>/<job id>}). Created at
+         * start when missing; readable by this service's user only.
+         */
+        @WithDefault(".local/training-jobs")
+        Path root();
+
+        /** Workers that run at once on this node; further jobs wait in the queue. */
+        @WithDefault("1")
+        int slots();
+
+        /** Jobs of one tenant that may run at once, so one tenant cannot take every slot. */
+        @WithDefault("1")
+        int maxRunningPerTenant();
+
+        /** Jobs of one tenant that may wait in the queue (queued or paused); a further job is refused. */
+        @WithDefault("20")
+        int maxQueuedPerTenant();
+
+        /** Launches of a job's worker, the first included, before a crashing job fails. */
+        @WithDefault("3")
+        int maxAttempts();
+
+        /** How often the scheduler looks for queued jobs (it also looks right after a job is created or ends). */
+        @WithDefault("2S")
+        Duration scheduleInterval();
+    }
+
+    interface Worker {
+        /**
+         * The class path of the trainer worker ({@code dev.loupe.engine.worker.TrainerWorker} and DJL): the engine's
+         * jar and {@code vlm-engine/target/worker-lib/*}, which the build fills. Empty: jobs fail with a message
+         * saying so.
+         */
+        @WithDefault("vlm-engine/target/classes:vlm-engine/target/worker-lib/*")
+        String classpath();
+
+        /** The {@code java} command; empty for the one running this service. */
+        Optional<String> java();
+
+        /** The worker JVM's heap (-Xmx). Tensors live outside it, in libtorch's native memory. */
+        @WithDefault("1g")
+        String maxHeap();
+
+        /**
+         * The memory one worker may use in all (heap and native). A job whose estimate exceeds it is refused when
+         * it is created, naming the hyperparameter to lower.
+         */
+        @WithDefault("8G")
+        MemorySize memoryLimit();
+
+        /** Threads libtorch and the JVM may use per worker; 0 lets libtorch choose. */
+        @WithDefault("0")
+        int threads();
+
+        /**
+         * How long a cancelled worker may take to stop after SIGTERM before it is killed. Cancelling does not
+         * wait for a checkpoint, so this is short; a pause waits for the checkpoint (see pauseGrace).
+         */
+        @WithDefault("3S")
+        Duration cancelGrace();
+
+        /** How long a paused worker may take to finish its step and save a checkpoint before it is killed. */
+        @WithDefault("5M")
+        Duration pauseGrace();
+
+        /** Save a checkpoint every this many optimizer steps; 0 for one per epoch. */
+        @WithDefault("0")
+        long checkpointEverySteps();
+    }
 
     interface TinyBase {
         /**

@@ -22,6 +22,8 @@ public record Scene(List<Item> items, String word, int wordX, int wordY) {
     public static final String CAPTION_QUESTION = "Describe the image.";
     /** What a JSON question ends with; the answer is then one JSON object. */
     public static final String JSON_SUFFIX = " Answer in JSON.";
+    /** The question of {@link #colours()}. */
+    public static final String COLOURS_QUESTION = "List the colours of the shapes." + JSON_SUFFIX;
 
     public Scene {
         if (items.isEmpty()) {
@@ -118,6 +120,15 @@ public record Scene(List<Item> items, String word, int wordX, int wordY) {
 
     /** A question about the scene with its one right answer. */
     public record QuestionAnswer(String question, String answer) {
+    }
+
+    /**
+     * A task the tiny base never saw (the fine-tuning demo's and tests'): the colours of the shapes in reading order
+     * as a JSON object, e.g. {@code {"colours": ["red", "blue"]}}.
+     */
+    public QuestionAnswer colours() {
+        List<String> quoted = items.stream().map(item -> "\"" + item.colour().word() + "\"").toList();
+        return new QuestionAnswer(COLOURS_QUESTION, "{\"colours\": [" + String.join(", ", quoted) + "]}");
     }
 
     public Optional<String> writtenWord() {

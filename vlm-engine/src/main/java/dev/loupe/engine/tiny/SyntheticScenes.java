@@ -154,7 +154,12 @@ public final class SyntheticScenes {
         /** "Describe the image." answered by the caption; boxes, caption and grounded QA as annotations. */
         CAPTION,
         /** "What is on the left? Answer in JSON." answered by one JSON object, also the expected output. */
-        JSON
+        JSON,
+        /**
+         * "List the colours of the shapes. Answer in JSON." ({@link Scene#colours()}): a task the tiny base never
+         * saw, to fine-tune it on.
+         */
+        COLOURS
     }
 
     /**
@@ -213,6 +218,11 @@ public final class SyntheticScenes {
                         .put("box", i);
             }
             annotations.putArray("captions").addObject().put("text", scene.caption());
+        } else if (task == CorpusTask.COLOURS) {
+            Scene.QuestionAnswer colours = scene.colours();
+            messages.addObject().put("role", "user").put("content", "<image>\n" + colours.question());
+            messages.addObject().put("role", "assistant").put("content", colours.answer());
+            record.set("expected_output", JSON.readTree(colours.answer()));
         } else {
             // The first shape in reading order: every scene has one, so every record has a question.
             Scene.Item item = scene.items().get(0);

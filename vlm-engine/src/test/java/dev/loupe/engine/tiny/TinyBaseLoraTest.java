@@ -27,18 +27,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the base weights untouched.
  */
 class TinyBaseLoraTest {
-    /** The new task: the colours of the shapes in reading order, as a JSON object of a shape the base never saw. */
-    private static final String QUESTION = "List the colours of the shapes. Answer in JSON.";
     private static final LoraSettings LORA = new LoraSettings(8, 16, 0f, List.of("q_proj", "k_proj", "v_proj",
             "o_proj", "gate_proj", "up_proj", "down_proj"), false);
     private static final int STEPS = 150;
     private static final int BATCH = 16;
     private static final int VALIDATION_SCENES = 64;
-
-    static Scene.QuestionAnswer colours(Scene scene) {
-        List<String> quoted = scene.items().stream().map(item -> "\"" + item.colour().word() + "\"").toList();
-        return new Scene.QuestionAnswer(QUESTION, "{\"colours\": [" + String.join(", ", quoted) + "]}");
-    }
 
     @Test
     void loraFineTuningLearnsANewTaskAndLeavesTheBaseAsItWas() throws Exception {
@@ -47,7 +40,7 @@ class TinyBaseLoraTest {
         for (int i = 0; i < VALIDATION_SCENES; i++) {
             validation.add(validationSource.scene(i));
         }
-        List<Scene.QuestionAnswer> expected = validation.stream().map(TinyBaseLoraTest::colours).toList();
+        List<Scene.QuestionAnswer> expected = validation.stream().map(Scene::colours).toList();
         SyntheticScenes training = new SyntheticScenes(1000);
 
         try (NDManager manager = NDManager.newBaseManager(); TinyBase base = TinyBase.load(manager)) {
@@ -69,7 +62,7 @@ class TinyBaseLoraTest {
                         scenes.add(training.scene(position * BATCH + row));
                     }
                     return SceneTasks.batch(base.tokenizer(), scenes,
-                            scenes.stream().map(TinyBaseLoraTest::colours).toList());
+                            scenes.stream().map(Scene::colours).toList());
                 });
             }
             double trainingSeconds = (System.nanoTime() - start) / 1e9;

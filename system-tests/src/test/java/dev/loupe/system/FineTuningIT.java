@@ -1,0 +1,201 @@
+package dev.loupe.system;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Predicate;
+
+import io.restassured.path.json.JsonPath;
+import io.restassured.response.Response;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.loupe.engine.tiny.SyntheticScenes;
+
+import static dev.loupe.system.Gateway.as;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Fine-tuning through the gateway with real tokens on the whole stack: a steward imports synthetic scenes with a
+ * task the tiny base model never saw and freezes a version; an engineer fine-tunes the tiny base with LoRA; the
+ * worker (a child process of the training-service) reads the examples from the dataset-service, trains, and
+ * evaluates before and after.
+ */
+class FineTuningIT {
+    private static final List<String> ALL_PROJECTIONS = List.of("q_proj", "k_proj", "v_proj", "o_proj",
+            "gate_proj", "up_proj", "down_proj");
+    @TempDir
+    static Path corpus;
+    static String versionId;
+
+    @BeforeAll
+    static void importAndFreezeAVersion() throws Exception {
+        // 80 scenes: 64 to train on and 16 to validate with.
+        new SyntheticScenes(5000).writeNativeCorpus(corpus, 80, SyntheticScenes.CorpusTask.COLOURS);
+        String dataset = Gateway.createDataset("acme-steward", Gateway.uniqueName("colours"));
+        as("acme-steward").header("Idempotency-Key", "import-" + UUID.randomUUID())
+                .multiPart("format", "loupe")
+                .multiPart("file", "records.jsonl", Files.readAllBytes(corpus.resolve("records.jsonl")),
+                        "application/x-ndjson")
+                .multiPart("images", "images.zip", Files.readAllBytes(corpus.resolve("images.zip")), "application/zip")
+                .post("/v1/datasets/" + dataset + "/imports")
+                .then()
+                .statusCode(201)
+                .body("status", equalTo("succeeded"))
+                .body("records_accepted", equalTo(80));
+        versionId = as("acme-steward").contentType("application/json")
+                .body("{\"validation_fraction\": 0.2, \"split_seed\": 1}")
+                .post("/v1/datasets/" + dataset + "/versions")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
+    }
+
+    private static Map<String, Object> loraJob(int epochs) {
+        return Map.of("model", "loupe-tiny-base", "dataset_version", versionId,
+                "method", Map.of("type", "lora", "lora", Map.of("rank", 8, "alpha", 16, "dropout", 0,
+                        "target_modules", ALL_PROJECTIONS)),
+                "hyperparameters", Map.of("epochs", epochs, "batch_size", 8, "learning_rate", 0.003,
+                        "warmup_ratio", 0.1),
+                "seed", 7, "suffix", "colours");
+    }
+
+    @Test
+    void aLoraJobOnTheTinyBaseSucceedsAndBeatsTheBaseOnTheValidationSplit() {
+        Response created = as("acme-engineer").contentType("application/json")
+                .body(loraJob(4))
+                .post("/v1/fine-tuning/jobs");
+        created.then().statusCode(201).body("status", equalTo("queued")).body("model", equalTo("loupe-tiny-base"));
+        String id = created.path("id");
+        assertTrue(created.header("Location").endsWith("/v1/fine-tuning/jobs/" + id));
+
+        JsonPath job = awaitJob(id, Duration.ofMinutes(5),
+                j -> List.of("succeeded", "failed", "cancelled").contains(j.getString("status")));
+        assertEquals("succeeded", job.getString("status"), job.prettify());
+        // The validation split holds about a fifth of the 80 scenes; the rest train, 8 a batch, for 4 epochs.
+        int validation = job.getInt("evaluation.examples");
+        assertEquals(4 * ((80 - validation + 7) / 8), job.getInt("total_steps"));
+        assertEquals(job.getInt("total_steps"), job.getInt("trained_steps"));
+        double baseLoss = job.getDouble("base_evaluation.loss");
+        double tunedLoss = job.getDouble("evaluation.loss");
+        assertTrue(tunedLoss < baseLoss / 2, "validation loss " + baseLoss + " -> " + tunedLoss);
+        assertTrue(job.getDouble("evaluation.token_accuracy") > job.getDouble("base_evaluation.token_accuracy"));
+
+        // The history: created, the worker launched, a metrics event per step, checkpoints, the end.
+        JsonPath events = as("acme-compliance").queryParam("limit", 100)
+                .get("/v1/fine-tuning/jobs/" + id + "/events")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        List<String> messages = events.getList("data.message");
+        assertTrue(messages.get(0).startsWith("Job created"), messages.toString());
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("Worker launched")), messages.toString());
+        assertTrue(events.getList("data.type").contains("metrics"));
+        List<Map<String, Object>> checkpoints = as("acme-engineer").get("/v1/fine-tuning/jobs/" + id + "/checkpoints")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("data");
+        assertEquals(4, checkpoints.size());
+
+        // The same history as a server-sent event stream, which ends since the job has ended.
+        String stream = as("acme-engineer").accept("text/event-stream")
+                .get("/v1/fine-tuning/jobs/" + id + "/events")
+                .then()
+                .statusCode(200)
+                .extract()
+                .asString();
+        assertTrue(stream.contains("event: metrics"), stream.substring(0, Math.min(500, stream.length())));
+        assertTrue(stream.contains("id: 1\n"));
+        assertTrue(stream.contains("Job succeeded"));
+
+        // Another tenant sees nothing of it.
+        as("globex-engineer").get("/v1/fine-tuning/jobs/" + id).then().statusCode(404);
+    }
+
+    @Test
+    void aCancelledJobsWorkerIsGoneWithinTenSeconds() {
+        String id = as("acme-engineer").contentType("application/json")
+                .body(loraJob(200))
+                .post("/v1/fine-tuning/jobs")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
+        awaitJob(id, Duration.ofMinutes(5), j -> j.getInt("trained_steps") >= 1);
+        assertTrue(workerAlive(id), "a worker process for job " + id);
+
+        long start = System.nanoTime();
+        as("acme-engineer").post("/v1/fine-tuning/jobs/" + id + "/cancel").then().statusCode(200);
+        awaitJob(id, Duration.ofSeconds(10), j -> j.getString("status").equals("cancelled"));
+        while (workerAlive(id) && System.nanoTime() - start < Duration.ofSeconds(10).toNanos()) {
+            Thread.onSpinWait();
+        }
+        assertFalse(workerAlive(id), "the worker of job " + id + " still runs");
+        as("acme-engineer").post("/v1/fine-tuning/jobs/" + id + "/cancel").then().statusCode(409);
+    }
+
+    @Test
+    void aBadRequestNamesTheFieldAndQueuesNothing() {
+        as("acme-engineer").contentType("application/json")
+                .body(Map.of("model", "loupe-tiny-base", "dataset_version", versionId, "hyperparameters",
+                        Map.of("learning_rate", 5)))
+                .post("/v1/fine-tuning/jobs")
+                .then()
+                .statusCode(400)
+                .contentType("application/problem+json")
+                .body("field", equalTo("hyperparameters.learning_rate"));
+        as("acme-engineer").contentType("application/json")
+                .body(Map.of("model", "no-such-model", "dataset_version", versionId))
+                .post("/v1/fine-tuning/jobs")
+                .then()
+                .statusCode(400)
+                .body("field", equalTo("model"));
+        as("globex-engineer").contentType("application/json")
+                .body(Map.of("model", "loupe-tiny-base", "dataset_version", versionId))
+                .post("/v1/fine-tuning/jobs")
+                .then()
+                .statusCode(400)
+                .body("field", equalTo("dataset_version"));
+    }
+
+    /** Whether a trainer worker process of the job runs on this machine (the local executor's child JVM). */
+    private static boolean workerAlive(String jobId) {
+        return ProcessHandle.allProcesses()
+                .anyMatch(process -> process.info()
+                        .arguments()
+                        .map(arguments -> String.join(" ", arguments))
+                        .filter(line -> line.contains("dev.loupe.engine.worker.TrainerWorker") && line.contains(jobId))
+                        .isPresent());
+    }
+
+    private static JsonPath awaitJob(String id, Duration timeout, Predicate<JsonPath> condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonPath job;
+        do {
+            job = as("acme-engineer").get("/v1/fine-tuning/jobs/" + id).then().statusCode(200).extract().jsonPath();
+            if (condition.test(job)) {
+                return job;
+            }
+            if (job.getString("status").equals("failed")) {
+                throw new AssertionError("job failed: " + job.prettify());
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("job " + id + " after " + timeout + ": " + job.prettify());
+    }
+}

@@ -1,0 +1,304 @@
+package dev.loupe.training.job;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.BiFunction;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.SqlClient;
+import org.jboss.logging.Logger;
+
+import dev.loupe.contracts.governance.v1.Outcome;
+import dev.loupe.support.audit.AuditEvents;
+import dev.loupe.support.id.Ids;
+import dev.loupe.training.config.TrainingConfig;
+import dev.loupe.training.model.Job;
+import dev.loupe.training.model.JobCheckpoint;
+import dev.loupe.training.model.JobEvent;
+import dev.loupe.training.model.JobStatus;
+import dev.loupe.training.modelstore.FolderHash;
+import dev.loupe.training.repository.JobRepository;
+import dev.loupe.training.repository.OutboxRepository;
+import dev.loupe.training.service.BaseModelService;
+
+/**
+ * Records what happens to a job while a worker runs it: the launch, each report line of the worker (see the
+ * engine's {@code TrainerWorker} for their form) and the worker's exit, which decides the job's next state. Called
+ * from the threads that follow worker processes: every method blocks until its transaction has committed.
+ */
+@ApplicationScoped
+public class JobProgress {
+    static final String SUCCEEDED = "training.job.succeeded";
+    static final String FAILED = "training.job.failed";
+    private static final Duration DB_TIMEOUT = Duration.ofSeconds(30);
+    /** The worker's exit code after a stop on request (SIGTERM), with a checkpoint saved. */
+    static final int STOPPED_EXIT_CODE = 143;
+    private static final Logger LOG = Logger.getLogger(JobProgress.class);
+
+    /** How a worker process ended, as its follower saw it. */
+    public record Exit(int exitCode, String failedReason, String artifact) {
+    }
+
+    private final JobRepository jobs;
+    private final OutboxRepository outbox;
+    private final TrainingConfig config;
+
+    public JobProgress(JobRepository jobs, OutboxRepository outbox, TrainingConfig config) {
+        this.jobs = jobs;
+        this.outbox = outbox;
+        this.config = config;
+    }
+
+    /**
+     * Takes a queued job for a launch: {@code validating_files}, one more attempt. Empty if the job is no longer
+     * queued (cancelled or paused meanwhile).
+     */
+    public Optional<Job> claim(String jobId) {
+        return inTransaction(jobId, (tx, job) -> {
+            if (job.status() != JobStatus.QUEUED) {
+                return Uni.createFrom().item(Optional.<Job>empty());
+            }
+            Job claimed = withProgress(JobService.with(job, JobStatus.VALIDATING_FILES, null), job.trainedSteps(),
+                    job.totalSteps(), job.attempt() + 1, null,
+                    job.startedAt() != null ? job.startedAt() : JobRepository.micros(Instant.now()));
+            return jobs.update(tx, claimed)
+                    .chain(() -> jobs.addEvent(tx, jobId, JobEvent.INFO, JobEvent.MESSAGE, "Worker launched (attempt "
+                            + claimed.attempt() + " of " + config.jobs().maxAttempts() + "): streaming and checking"
+                            + " the examples", Map.of()))
+                    .map(ignored -> Optional.of(claimed));
+        });
+    }
+
+    /** The launched worker's process id, so that an orphan can be found after a restart. */
+    public void workerStarted(String jobId, long pid) {
+        inTransaction(jobId, (tx, job) -> jobs.update(tx, withProgress(job, job.trainedSteps(), job.totalSteps(),
+                job.attempt(), pid, job.startedAt())));
+    }
+
+    /** Adds a message event to the job's history. */
+    public void note(String jobId, String level, String message) {
+        inTransaction(jobId, (tx, job) -> jobs.addEvent(tx, jobId, level, JobEvent.MESSAGE, message, Map.of()));
+    }
+
+    /** Records one report line of the worker. */
+    public void report(String jobId, JsonNode line) {
+        String type = line.path("type").asText("");
+        switch (type) {
+            case "started" -> inTransaction(jobId, (tx, job) -> {
+                long total = line.path("total_steps").asLong();
+                long resumed = line.path("resumed_from_step").asLong();
+                Job running = withProgress(JobService.with(job, JobStatus.RUNNING, job.stopRequested()), resumed,
+                        total, job.attempt(), job.workerPid(), job.startedAt());
+                return jobs.update(tx, running)
+                        .chain(() -> jobs.addEvent(tx, jobId, JobEvent.INFO, JobEvent.MESSAGE, resumed > 0
+                                ? "Training resumed from step " + resumed + " of " + total
+                                : "Examples checked; training " + total + " steps", Map.of()));
+            });
+            case "evaluation" -> inTransaction(jobId, (tx, job) -> {
+                boolean base = line.path("model").asText().equals("base");
+                Map<String, Double> scores = numbers(line, List.of("loss", "token_accuracy", "exact_match",
+                        "examples"));
+                Job scored = withEvaluation(job, base ? job.evaluation() : scores,
+                        base ? scores : job.baseEvaluation());
+                Map<String, Double> metrics = new LinkedHashMap<>(scores);
+                metrics.put("step", line.path("step").asDouble());
+                return jobs.update(tx, scored)
+                        .chain(() -> jobs.addEvent(tx, jobId, JobEvent.INFO, JobEvent.METRICS, base
+                                ? "Base model evaluated on the validation split"
+                                : "Fine-tuned model evaluated on the validation split", metrics));
+            });
+            case "metrics" -> inTransaction(jobId, (tx, job) -> {
+                long step = line.path("step").asLong();
+                Job progressed = withProgress(job, step, job.totalSteps(), job.attempt(), job.workerPid(),
+                        job.startedAt());
+                Map<String, Double> metrics = numbers(line, List.of("step", "epoch", "loss", "learning_rate",
+                        "grad_norm", "tokens_per_second"));
+                boolean skipped = line.path("skipped").asBoolean(false);
+                return jobs.update(tx, progressed)
+                        .chain(() -> jobs.addEvent(tx, jobId, skipped ? JobEvent.WARN : JobEvent.INFO,
+                                JobEvent.METRICS, "Step " + step + (skipped
+                                        ? " skipped: the gradients overflowed at this loss scale"
+                                        : ""),
+                                metrics));
+            });
+            case "checkpoint" -> checkpoint(jobId, line);
+            case "message" -> inTransaction(jobId, (tx, job) -> jobs.addEvent(tx, jobId,
+                    line.path("level").asText().equals("warning") ? JobEvent.WARN : JobEvent.INFO,
+                    JobEvent.MESSAGE, line.path("text").asText(""), Map.of()));
+            case "succeeded", "failed" -> {
+                // Recorded with the exit, which decides the state.
+            }
+            default -> LOG.warnf("Job %s: the worker reported an unknown line type '%s'", jobId, type);
+        }
+    }
+
+    private void checkpoint(String jobId, JsonNode line) {
+        long step = line.path("step").asLong();
+        Path folder = Path.of(line.path("path").asText());
+        String hash;
+        try {
+            hash = FolderHash.of(folder);
+        } catch (IOException | RuntimeException e) {
+            // The worker keeps only its last checkpoints: a fast run may have replaced this one already.
+            LOG.warnf("Job %s: checkpoint of step %d not hashed: %s", jobId, step, e.getMessage());
+            return;
+        }
+        inTransaction(jobId, (tx, job) -> jobs.stepMetrics(tx, jobId, step)
+                .chain(metrics -> jobs.addCheckpoint(tx, new JobCheckpoint(jobId, step, Ids.newId().toString(),
+                        metrics, hash, folder.toString(), JobRepository.micros(Instant.now()))))
+                .chain(() -> jobs.addEvent(tx, jobId, JobEvent.INFO, JobEvent.MESSAGE, "Checkpoint saved at step "
+                        + step, Map.of())));
+    }
+
+    /**
+     * Decides what follows a worker's end: the state a cancel or pause asked for, success, a failure the worker
+     * explained, or, for a crash, a relaunch from the last checkpoint while attempts remain.
+     *
+     * @return the job as it is now
+     */
+    public Job exited(String jobId, Exit exit) {
+        return inTransaction(jobId, (tx, job) -> {
+            if (job.status().ended() || !job.status().hasWorker()) {
+                return Uni.createFrom().item(job);
+            }
+            Job next;
+            String message;
+            String audit = null;
+            if ("cancel".equals(job.stopRequested())) {
+                next = JobService.ended(job, JobStatus.CANCELLED, "");
+                message = "Job cancelled; the worker has stopped";
+            } else if (exit.exitCode() == 0 && exit.artifact() != null) {
+                next = withArtifact(JobService.ended(job, JobStatus.SUCCEEDED, ""), exit.artifact());
+                message = "Job succeeded after " + job.trainedSteps() + " steps";
+                audit = SUCCEEDED;
+            } else if ("pause".equals(job.stopRequested()) && exit.exitCode() == STOPPED_EXIT_CODE) {
+                next = withProgress(JobService.with(job, JobStatus.PAUSED, null), job.trainedSteps(),
+                        job.totalSteps(), job.attempt(), null, job.startedAt());
+                message = "Job paused at step " + job.trainedSteps() + "; a resume continues from its checkpoint";
+            } else if (exit.failedReason() != null && (exit.exitCode() == 1 || exit.exitCode() == 2)) {
+                next = JobService.ended(job, JobStatus.FAILED, exit.failedReason());
+                message = "Job failed: " + exit.failedReason();
+                audit = FAILED;
+            } else if (job.attempt() < config.jobs().maxAttempts()) {
+                next = withProgress(JobService.with(job, JobStatus.QUEUED, null), job.trainedSteps(),
+                        job.totalSteps(), job.attempt(), null, job.startedAt());
+                message = "The worker stopped unexpectedly (exit code " + exit.exitCode() + "); the job is queued"
+                        + " to continue from its last checkpoint";
+            } else {
+                String reason = "the worker stopped unexpectedly " + job.attempt() + " times (last exit code "
+                        + exit.exitCode() + "); its log is worker.log in the job's folder on the training node";
+                next = JobService.ended(job, JobStatus.FAILED, reason);
+                message = "Job failed: " + reason;
+                audit = FAILED;
+            }
+            String level = next.status() == JobStatus.FAILED
+                    ? JobEvent.ERROR
+                    : next.status() == JobStatus.QUEUED ? JobEvent.WARN : JobEvent.INFO;
+            String auditAction = audit;
+            return jobs.update(tx, next)
+                    .chain(() -> jobs.addEvent(tx, jobId, level, JobEvent.MESSAGE, message, Map.of()))
+                    .chain(() -> auditAction == null
+                            ? Uni.createFrom().voidItem()
+                            : outbox.add(tx, AuditEvents.bySystem(BaseModelService.AUDIT_SOURCE, job.tenant(),
+                                    auditAction, "fine_tuning_job", jobId,
+                                    auditAction.equals(SUCCEEDED) ? Outcome.OUTCOME_SUCCESS : Outcome.OUTCOME_FAILED,
+                                    auditAction.equals(SUCCEEDED)
+                                            ? Map.of("trained_steps", next.trainedSteps(), "evaluation",
+                                                    next.evaluation(), "base_evaluation", next.baseEvaluation())
+                                            : Map.of("failure_reason", next.failureReason()))))
+                    .replaceWith(next);
+        });
+    }
+
+    /**
+     * After a restart of the service: a job that had a worker is queued again to continue from its last
+     * checkpoint (the restart does not count as an attempt), or ended if a cancel was under way.
+     */
+    public Job reconcile(String jobId) {
+        return inTransaction(jobId, (tx, job) -> {
+            if (!job.status().hasWorker()) {
+                return Uni.createFrom().item(job);
+            }
+            Job next;
+            String message;
+            if ("cancel".equals(job.stopRequested())) {
+                next = JobService.ended(job, JobStatus.CANCELLED, "");
+                message = "Job cancelled (the training-service restarted while its worker stopped)";
+            } else if ("pause".equals(job.stopRequested())) {
+                next = withProgress(JobService.with(job, JobStatus.PAUSED, null), job.trainedSteps(),
+                        job.totalSteps(), job.attempt() - 1, null, job.startedAt());
+                message = "Job paused at its last checkpoint (the training-service restarted while its worker"
+                        + " stopped)";
+            } else {
+                next = withProgress(JobService.with(job, JobStatus.QUEUED, null), job.trainedSteps(),
+                        job.totalSteps(), job.attempt() - 1, null, job.startedAt());
+                message = "The training-service restarted; the job is queued to continue from its last checkpoint";
+            }
+            return jobs.update(tx, next)
+                    .chain(() -> jobs.addEvent(tx, jobId, JobEvent.WARN, JobEvent.MESSAGE, message, Map.of()))
+                    .replaceWith(next);
+        });
+    }
+
+    /** Runs a change of one job in a transaction, with the job's row locked, and waits for the commit. */
+    private <T> T inTransaction(String jobId, BiFunction<SqlClient, Job, Uni<T>> change) {
+        return jobs.pool()
+                .withTransaction(tx -> jobs.lock(tx, jobId)
+                        .chain(job -> change.apply(tx, job.orElseThrow(
+                                () -> new IllegalStateException("job " + jobId + " does not exist")))))
+                .await()
+                .atMost(DB_TIMEOUT);
+    }
+
+    /** The numeric fields of a report line that are finite numbers (JSON and jsonb have no NaN). */
+    private static Map<String, Double> numbers(JsonNode line, List<String> names) {
+        Map<String, Double> values = new LinkedHashMap<>();
+        for (String name : names) {
+            JsonNode value = line.get(name);
+            if (value != null && value.isNumber() && Double.isFinite(value.asDouble())) {
+                values.put(name, value.asDouble());
+            }
+        }
+        return values;
+    }
+
+    static Job withProgress(Job job, long trainedSteps, long totalSteps, int attempt, Long workerPid,
+            Instant startedAt) {
+        return new Job(job.id(), job.tenant(), job.baseModelId(), job.baseModelHash(), job.datasetId(),
+                job.datasetVersionId(), job.manifestHash(), job.trainCount(), job.validationCount(),
+                job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
+                job.priority(), job.estimatedMemoryBytes(), job.status(), job.stopRequested(), job.failureReason(),
+                trainedSteps, totalSteps, attempt, workerPid, job.evaluation(), job.baseEvaluation(),
+                job.outputPath(), job.artifactPath(), job.createdAt(), startedAt, job.finishedAt(),
+                job.createdByUserId(), job.createdByUsername());
+    }
+
+    private static Job withEvaluation(Job job, Map<String, Double> evaluation, Map<String, Double> baseEvaluation) {
+        return new Job(job.id(), job.tenant(), job.baseModelId(), job.baseModelHash(), job.datasetId(),
+                job.datasetVersionId(), job.manifestHash(), job.trainCount(), job.validationCount(),
+                job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
+                job.priority(), job.estimatedMemoryBytes(), job.status(), job.stopRequested(), job.failureReason(),
+                job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(), evaluation, baseEvaluation,
+                job.outputPath(), job.artifactPath(), job.createdAt(), job.startedAt(), job.finishedAt(),
+                job.createdByUserId(), job.createdByUsername());
+    }
+
+    private static Job withArtifact(Job job, String artifact) {
+        return new Job(job.id(), job.tenant(), job.baseModelId(), job.baseModelHash(), job.datasetId(),
+                job.datasetVersionId(), job.manifestHash(), job.trainCount(), job.validationCount(),
+                job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
+                job.priority(), job.estimatedMemoryBytes(), job.status(), job.stopRequested(), job.failureReason(),
+                job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(), job.evaluation(),
+                job.baseEvaluation(), job.outputPath(), artifact, job.createdAt(), job.startedAt(), job.finishedAt(),
+                job.createdByUserId(), job.createdByUsername());
+    }
+}

@@ -1,0 +1,105 @@
+package dev.loupe.training.worker;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.grpc.Context;
+import io.quarkus.grpc.GrpcClient;
+
+import dev.loupe.contracts.common.v1.Actor;
+import dev.loupe.contracts.dataset.v1.ChatMessage;
+import dev.loupe.contracts.dataset.v1.Example;
+import dev.loupe.contracts.dataset.v1.ExampleImage;
+import dev.loupe.contracts.dataset.v1.ExampleServiceGrpc.ExampleServiceBlockingStub;
+import dev.loupe.contracts.dataset.v1.Split;
+import dev.loupe.contracts.dataset.v1.StreamExamplesRequest;
+import dev.loupe.support.audit.ServiceAccountTokens;
+import dev.loupe.support.grpc.BearerCallCredentials;
+import dev.loupe.training.model.Job;
+
+/**
+ * Streams a job's examples from the dataset-service into its worker's standard input, in the engine's feed format
+ * ({@code StreamedExamples}: one JSON object a line, images in base64, a closing line with the counts). The read
+ * is made with this service's own account for the job's tenant, naming the job and the user who started it, and
+ * the dataset-service audits it. Nothing decrypted is written to a disk: the examples pass through this process's
+ * memory, one page at a time, into the worker's.
+ */
+@ApplicationScoped
+public class ExampleFeed {
+    /** The whole stream's deadline: the worker reads its examples as fast as they come, before it trains. */
+    private static final Duration STREAM_DEADLINE = Duration.ofHours(1);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final ExampleServiceBlockingStub examples;
+    private final ServiceAccountTokens tokens;
+
+    public ExampleFeed(@GrpcClient("dataset") ExampleServiceBlockingStub examples, ServiceAccountTokens tokens) {
+        this.examples = examples;
+        this.tokens = tokens;
+    }
+
+    /** Writes the job's training split, then its validation split unless the job evaluates on none, then the end. */
+    public void write(Job job, OutputStream workerInput) throws IOException {
+        String token = tokens.token().await().atMost(Duration.ofSeconds(30));
+        BufferedWriter out = new BufferedWriter(new OutputStreamWriter(workerInput, StandardCharsets.UTF_8), 1 << 16);
+        long train = split(job, Split.SPLIT_TRAIN, "train", token, out);
+        long validation = job.validationSplit().equals("none")
+                ? 0
+                : split(job, Split.SPLIT_VALIDATION, "validation", token, out);
+        out.write("{\"end\":true,\"train\":" + train + ",\"validation\":" + validation + "}\n");
+        out.flush();
+    }
+
+    private long split(Job job, Split split, String name, String token, BufferedWriter out) throws IOException {
+        StreamExamplesRequest request = StreamExamplesRequest.newBuilder()
+                .setVersionId(job.datasetVersionId())
+                .setSplit(split)
+                .setJobId(job.id())
+                .setTenant(job.tenant())
+                .setOnBehalfOf(Actor.newBuilder().setUserId(job.createdByUserId()).setUsername(job.createdByUsername()))
+                .build();
+        // A worker that dies while it reads closes the pipe: cancel the call then, rather than leave it open.
+        Context.CancellableContext call = Context.current().withCancellation();
+        Context previous = call.attach();
+        try {
+            Iterator<Example> stream = examples.withCallCredentials(new BearerCallCredentials(token, ""))
+                    .withDeadlineAfter(STREAM_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+                    .streamExamples(request);
+            long count = 0;
+            while (stream.hasNext()) {
+                out.write(line(stream.next(), name));
+                out.write('\n');
+                count++;
+            }
+            return count;
+        } finally {
+            call.detach(previous);
+            call.cancel(null);
+        }
+    }
+
+    static String line(Example example, String split) {
+        ObjectNode line = JSON.createObjectNode().put("split", split).put("id", example.getRecordId());
+        ArrayNode images = line.putArray("images");
+        for (ExampleImage image : example.getImagesList()) {
+            images.add(Base64.getEncoder().encodeToString(image.getData().toByteArray()));
+        }
+        ArrayNode messages = line.putArray("messages");
+        for (ChatMessage message : example.getMessagesList()) {
+            messages.addObject().put("role", message.getRole()).put("content", message.getContent());
+        }
+        return line.toString();
+    }
+}

@@ -1,0 +1,166 @@
+package dev.loupe.training.worker;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.event.ObservesAsync;
+
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import org.jboss.logging.Logger;
+
+import dev.loupe.training.config.TrainingConfig;
+import dev.loupe.training.job.JobProgress;
+import dev.loupe.training.job.JobService;
+import dev.loupe.training.model.Job;
+import dev.loupe.training.model.JobStatus;
+import dev.loupe.training.repository.JobRepository;
+
+/**
+ * The queue: on every tick (every {@code loupe.training.jobs.schedule-interval}, and right after a job was
+ * created, changed or ended) it stops the workers of jobs a user cancelled or paused, then fills the node's free
+ * worker slots from the queued jobs. Fair share first: the next job comes from the tenant with the fewest running
+ * jobs (and never from one at its {@code max-running-per-tenant}); within that, higher priority, then older.
+ *
+ * <p>
+ * At start it reconciles: a job that had a worker when the service stopped is queued again (or ends, if a cancel
+ * was under way) after its orphaned worker process, if still alive, is stopped; nothing stays {@code running}
+ * without a worker.
+ */
+@ApplicationScoped
+public class JobScheduler {
+    private static final Logger LOG = Logger.getLogger(JobScheduler.class);
+    private static final String WORKER_CLASS = "dev.loupe.engine.worker.TrainerWorker";
+    private static final List<String> WITH_WORKER = List.of(JobStatus.VALIDATING_FILES.dbName,
+            JobStatus.RUNNING.dbName);
+
+    private final JobRepository jobs;
+    private final JobProgress progress;
+    private final LocalWorkers workers;
+    private final TrainingConfig config;
+    private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "job-scheduler");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    public JobScheduler(JobRepository jobs, JobProgress progress, LocalWorkers workers, TrainingConfig config) {
+        this.jobs = jobs;
+        this.progress = progress;
+        this.workers = workers;
+        this.config = config;
+    }
+
+    void onStart(@Observes StartupEvent event) throws Exception {
+        Files.createDirectories(config.jobs().root());
+        long every = config.jobs().scheduleInterval().toMillis();
+        ticker.execute(this::reconcile);
+        ticker.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        ticker.shutdownNow();
+    }
+
+    void onChanged(@ObservesAsync JobService.JobsChanged change) {
+        if (!ticker.isShutdown()) {
+            ticker.execute(this::tick);
+        }
+    }
+
+    /** Jobs that had a worker when this service last stopped. */
+    private void reconcile() {
+        try {
+            for (Job job : jobs.inStates(WITH_WORKER).await().atMost(Duration.ofSeconds(30))) {
+                if (workers.runs(job.id())) {
+                    continue;
+                }
+                stopOrphan(job);
+                Job now = progress.reconcile(job.id());
+                LOG.infof("Job %s had a worker when the service stopped: now %s", job.id(), now.status().dbName);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("Reconciling the jobs that were running failed; the next start tries again", e);
+        }
+    }
+
+    /** Stops the worker process a previous run of this service left behind, if it is still alive. */
+    private void stopOrphan(Job job) {
+        if (job.workerPid() == null) {
+            return;
+        }
+        Optional<ProcessHandle> orphan = ProcessHandle.of(job.workerPid())
+                .filter(ProcessHandle::isAlive)
+                .filter(handle -> handle.info()
+                        .arguments()
+                        .map(arguments -> List.of(arguments).contains(WORKER_CLASS)
+                                && String.join(" ", arguments).contains(job.id()))
+                        .orElse(false));
+        if (orphan.isEmpty()) {
+            return;
+        }
+        LOG.warnf("Job %s: stopping the orphaned worker %d", job.id(), job.workerPid());
+        orphan.get().destroy();
+        try {
+            orphan.get().onExit().get(config.worker().pauseGrace().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            orphan.get().destroyForcibly();
+        }
+    }
+
+    /** One look at the queue. Runs on the scheduler's thread only. */
+    void tick() {
+        try {
+            List<Job> active = jobs.inStates(WITH_WORKER).await().atMost(Duration.ofSeconds(30));
+            for (Job job : active) {
+                if (job.stopRequested() != null) {
+                    workers.stop(job.id(), job.stopRequested().equals("cancel")
+                            ? config.worker().cancelGrace()
+                            : config.worker().pauseGrace());
+                }
+            }
+            int free = config.jobs().slots() - workers.count();
+            if (free <= 0) {
+                return;
+            }
+            Map<String, Integer> runningPerTenant = new HashMap<>();
+            active.forEach(job -> runningPerTenant.merge(job.tenant(), 1, Integer::sum));
+            List<Job> queued = new ArrayList<>(
+                    jobs.inStates(List.of(JobStatus.QUEUED.dbName)).await().atMost(Duration.ofSeconds(30)));
+            while (free > 0) {
+                Optional<Job> next = queued.stream()
+                        .filter(job -> runningPerTenant.getOrDefault(job.tenant(), 0) < config.jobs()
+                                .maxRunningPerTenant())
+                        .min(Comparator.<Job>comparingInt(job -> runningPerTenant.getOrDefault(job.tenant(), 0))
+                                .thenComparing(Comparator.comparingInt(Job::priority).reversed())
+                                .thenComparing(Job::id));
+                if (next.isEmpty()) {
+                    return;
+                }
+                queued.remove(next.get());
+                Optional<Job> claimed = progress.claim(next.get().id());
+                if (claimed.isEmpty()) {
+                    continue;
+                }
+                Path base = jobs.baseModelFolder(claimed.get().baseModelId()).await().atMost(Duration.ofSeconds(30));
+                workers.launch(claimed.get(), base);
+                runningPerTenant.merge(claimed.get().tenant(), 1, Integer::sum);
+                free--;
+            }
+        } catch (RuntimeException e) {
+            LOG.error("The job scheduler's tick failed; the next one tries again", e);
+        }
+    }
+}

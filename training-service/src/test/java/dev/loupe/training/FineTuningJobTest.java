@@ -1,0 +1,357 @@
+package dev.loupe.training;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import jakarta.inject.Inject;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.junit.QuarkusTest;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.loupe.contracts.common.v1.PageRequest;
+import dev.loupe.contracts.dataset.v1.Split;
+import dev.loupe.contracts.dataset.v1.StreamExamplesRequest;
+import dev.loupe.contracts.governance.v1.AuditEvent;
+import dev.loupe.contracts.training.v1.Checkpoint;
+import dev.loupe.contracts.training.v1.CreateJobRequest;
+import dev.loupe.contracts.training.v1.CreateJobResponse;
+import dev.loupe.contracts.training.v1.EventType;
+import dev.loupe.contracts.training.v1.FineTuningJob;
+import dev.loupe.contracts.training.v1.GetJobRequest;
+import dev.loupe.contracts.training.v1.Hyperparameters;
+import dev.loupe.contracts.training.v1.JobActionRequest;
+import dev.loupe.contracts.training.v1.JobEvent;
+import dev.loupe.contracts.training.v1.JobState;
+import dev.loupe.contracts.training.v1.ListCheckpointsRequest;
+import dev.loupe.contracts.training.v1.ListJobEventsRequest;
+import dev.loupe.contracts.training.v1.ListJobEventsResponse;
+import dev.loupe.contracts.training.v1.ListJobsRequest;
+import dev.loupe.contracts.training.v1.LoraSettings;
+import dev.loupe.contracts.training.v1.Method;
+import dev.loupe.contracts.training.v1.Precision;
+import dev.loupe.contracts.training.v1.TrainingMethod;
+import dev.loupe.contracts.training.v1.TrainingServiceGrpc.TrainingServiceBlockingStub;
+import dev.loupe.contracts.training.v1.WatchJobEventsRequest;
+import dev.loupe.support.error.GrpcProblems;
+import dev.loupe.support.error.ProblemException;
+import dev.loupe.support.error.ProblemType;
+import dev.loupe.training.worker.LocalWorkers;
+
+import static dev.loupe.support.testing.GrpcAuthenticationContract.assertFailsWith;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Fine-tuning jobs over gRPC with real Keycloak tokens, PostgreSQL and real trainer workers (child JVMs training
+ * the committed tiny base model), fed by the stand-in dataset-service of these tests ({@link TestExampleService}).
+ */
+@QuarkusTest
+class FineTuningJobTest {
+    static final String TRAIN_VERSION = "0190a4c4-0000-7000-8000-00000000000a";
+    static final String NO_VALIDATION_VERSION = "0190a4c4-0000-7000-8000-00000000000b";
+    static final String LONG_VERSION = "0190a4c4-0000-7000-8000-00000000000c";
+    static final String ENGINEER = "acme-engineer";
+
+    @ConfigProperty(name = "quarkus.datasource.jdbc.url")
+    String jdbcUrl;
+    @ConfigProperty(name = "quarkus.datasource.username")
+    String dbUser;
+    @ConfigProperty(name = "quarkus.datasource.password")
+    String dbPassword;
+    @Inject
+    LocalWorkers workers;
+
+    private ManagedChannel channel;
+
+    @BeforeEach
+    void openChannel() {
+        channel = TestClients.channel();
+    }
+
+    @AfterEach
+    void closeChannel() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private TrainingServiceBlockingStub as(String user) {
+        return TestClients.as(channel, user);
+    }
+
+    /** A LoRA job on the tiny base: 48 scenes, 4 epochs of batches of 8 (24 steps). */
+    static CreateJobRequest.Builder loraJob(String version) {
+        return CreateJobRequest.newBuilder()
+                .setModel("loupe-tiny-base")
+                .setDatasetVersionId(version)
+                .setMethod(Method.newBuilder()
+                        .setType(TrainingMethod.TRAINING_METHOD_LORA)
+                        .setLora(LoraSettings.newBuilder()
+                                .setRank(8)
+                                .setAlpha(16)
+                                .setDropout(0)
+                                .addAllTargetModules(List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                        "up_proj", "down_proj"))))
+                .setHyperparameters(Hyperparameters.newBuilder()
+                        .setEpochs(4)
+                        .setBatchSize(8)
+                        .setLearningRate(3e-3)
+                        .setWarmupRatio(0.1))
+                .setSeed(7)
+                .setSuffix("colours");
+    }
+
+    @Test
+    void aLoraJobStreamsItsExamplesTrainsEvaluatesAndSucceeds() throws Exception {
+        int requestsBefore = TestExampleService.REQUESTS.size();
+        FineTuningJob created = as(ENGINEER).createJob(loraJob(TRAIN_VERSION).build()).getJob();
+
+        assertEquals(JobState.JOB_STATE_QUEUED, created.getState());
+        assertEquals("loupe-tiny-base", created.getModel());
+        assertEquals(TestExampleService.DATASET_ID, created.getDatasetId());
+        assertEquals("validation", created.getValidationSplit());
+        assertEquals(8, created.getHyperparameters().getBatchSize());
+        // Unset values show the defaults they took.
+        assertEquals(1.0, created.getHyperparameters().getMaxGradNorm());
+        assertEquals(Precision.PRECISION_FP32, created.getHyperparameters().getPrecision());
+        assertTrue(created.getMethod().getFreezeVisionEncoder());
+        assertTrue(created.getEstimatedMemoryBytes() > 1L << 30);
+        assertEquals("acme-engineer", created.getCreatedBy().getUsername());
+
+        FineTuningJob done = awaitJob(created.getId(), Duration.ofMinutes(4),
+                job -> job.getState() == JobState.JOB_STATE_SUCCEEDED || job.getState() == JobState.JOB_STATE_FAILED);
+        List<JobEvent> events = allEvents(created.getId());
+        assertEquals(JobState.JOB_STATE_SUCCEEDED, done.getState(), done.getFailureReason() + "\n" + messages(events));
+        assertEquals(24, done.getTotalSteps());
+        assertEquals(24, done.getTrainedSteps());
+        assertEquals(1, done.getAttempt());
+        assertTrue(done.hasStartedAt() && done.hasFinishedAt());
+
+        // The fine-tuned model beats the base on the validation split of a task the base never saw.
+        double baseLoss = done.getBaseEvaluationOrThrow("loss");
+        double tunedLoss = done.getEvaluationOrThrow("loss");
+        assertTrue(tunedLoss < baseLoss / 2, "validation loss " + baseLoss + " -> " + tunedLoss);
+        assertEquals(16.0, done.getEvaluationOrThrow("examples"));
+        assertTrue(done.getEvaluationOrThrow("token_accuracy") > done.getBaseEvaluationOrThrow("token_accuracy"));
+
+        // Events: gapless, from the creation to the end, with a metrics event per step.
+        for (int i = 0; i < events.size(); i++) {
+            assertEquals(i + 1, events.get(i).getSequence());
+        }
+        assertTrue(events.get(0).getMessage().startsWith("Job created: 48 training and 16 validation examples"));
+        assertTrue(events.get(events.size() - 1).getMessage().startsWith("Job succeeded"), messages(events));
+        List<JobEvent> steps = events.stream()
+                .filter(e -> e.getType() == EventType.EVENT_TYPE_METRICS && e.getMessage().startsWith("Step "))
+                .toList();
+        assertEquals(24, steps.size());
+        assertTrue(steps.get(0).getMetricsMap().keySet().containsAll(List.of("step", "loss", "learning_rate")));
+
+        // One checkpoint per epoch, each with its step's metrics and the hash of its files.
+        List<Checkpoint> checkpoints = as("acme-compliance")
+                .listCheckpoints(ListCheckpointsRequest.newBuilder().setJobId(created.getId()).build())
+                .getCheckpointsList();
+        assertEquals(List.of(6L, 12L, 18L, 24L), checkpoints.stream().map(Checkpoint::getStep).toList());
+        assertEquals(64, checkpoints.get(3).getContentHash().length());
+        assertTrue(checkpoints.get(3).getMetricsMap().containsKey("loss"));
+
+        // The worker read both splits once, with the service's own account, naming the job, tenant and user.
+        List<StreamExamplesRequest> reads = TestExampleService.REQUESTS.subList(requestsBefore,
+                TestExampleService.REQUESTS.size());
+        assertEquals(List.of(Split.SPLIT_TRAIN, Split.SPLIT_VALIDATION),
+                reads.stream().map(StreamExamplesRequest::getSplit).toList());
+        for (StreamExamplesRequest read : reads) {
+            assertEquals(created.getId(), read.getJobId());
+            assertEquals("acme", read.getTenant());
+            assertEquals("acme-engineer", read.getOnBehalfOf().getUsername());
+        }
+        assertTrue(TestExampleService.CALLERS.stream().allMatch("loupe-training-service"::equals));
+
+        // The adapter is in the job's folder, and nothing decrypted was written there.
+        Path folder = Path.of("target/test-jobs", created.getId());
+        assertTrue(Files.isRegularFile(folder.resolve("adapter/adapter_model.safetensors")));
+        try (var files = Files.walk(folder)) {
+            assertFalse(files.anyMatch(file -> file.toString().endsWith(".png") || file.toString().endsWith(".jsonl")));
+        }
+
+        List<String> audited = TestClients.outboxEventsAbout(jdbcUrl, dbUser, dbPassword, created.getId())
+                .stream()
+                .map(AuditEvent::getAction)
+                .toList();
+        assertEquals(List.of("training.job.created", "training.job.succeeded"), audited);
+
+        // The live stream replays what happened and ends, since the job has ended.
+        List<JobEvent> watched = new ArrayList<>();
+        as("acme-admin").watchJobEvents(WatchJobEventsRequest.newBuilder()
+                .setJobId(created.getId())
+                .setAfterSequence(events.size() - 3)
+                .build()).forEachRemaining(watched::add);
+        assertEquals(events.subList(events.size() - 3, events.size()), watched);
+    }
+
+    @Test
+    void cancelStopsTheWorkerWithinSecondsAndPauseResumesFromTheCheckpoint() throws Exception {
+        CreateJobRequest request = loraJob(LONG_VERSION)
+                .setHyperparameters(Hyperparameters.newBuilder().setEpochs(20).setBatchSize(4))
+                .build();
+        FineTuningJob job = as(ENGINEER).createJob(request).getJob();
+        awaitJob(job.getId(), Duration.ofMinutes(2), j -> j.getTrainedSteps() >= 2);
+
+        FineTuningJob pausing = as(ENGINEER).pauseJob(JobActionRequest.newBuilder().setJobId(job.getId()).build());
+        assertEquals(JobState.JOB_STATE_RUNNING, pausing.getState());
+        FineTuningJob paused = awaitJob(job.getId(), Duration.ofMinutes(1),
+                j -> j.getState() == JobState.JOB_STATE_PAUSED);
+        long pausedAt = paused.getTrainedSteps();
+        assertTrue(pausedAt >= 2);
+        assertEquals(0, workers.count());
+
+        as(ENGINEER).resumeJob(JobActionRequest.newBuilder().setJobId(job.getId()).build());
+        awaitJob(job.getId(), Duration.ofMinutes(2), j -> j.getState() == JobState.JOB_STATE_RUNNING
+                && j.getTrainedSteps() > pausedAt);
+        assertTrue(messages(allEvents(job.getId())).contains("Training resumed from step " + pausedAt));
+        long pid = workerPid(job.getId());
+
+        long cancelledAt = System.nanoTime();
+        as("acme-admin").cancelJob(JobActionRequest.newBuilder().setJobId(job.getId()).build());
+        FineTuningJob cancelled = awaitJob(job.getId(), Duration.ofSeconds(10),
+                j -> j.getState() == JobState.JOB_STATE_CANCELLED);
+        double seconds = (System.nanoTime() - cancelledAt) / 1e9;
+        assertTrue(seconds < 10, "cancelled after " + seconds + " s");
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "worker " + pid + " alive");
+        assertEquals(0, workers.count());
+        assertTrue(cancelled.hasFinishedAt());
+
+        // An ended job cannot be cancelled again.
+        StatusRuntimeException again = assertFailsWith(Status.Code.FAILED_PRECONDITION,
+                () -> as(ENGINEER).cancelJob(JobActionRequest.newBuilder().setJobId(job.getId()).build()));
+        assertEquals(ProblemType.CONFLICT, GrpcProblems.fromStatus(again).type());
+    }
+
+    @Test
+    void requestsAreCheckedBeforeAnythingIsQueued() {
+        assertInvalid("model", () -> as(ENGINEER).createJob(loraJob(TRAIN_VERSION).setModel("no-such-model").build()));
+        assertInvalid("dataset_version", () -> as(ENGINEER).createJob(
+                loraJob("0190a4c4-0000-7000-8000-0000000000ff").build()));
+        assertInvalid("dataset_version", () -> as(ENGINEER).createJob(loraJob("not-an-id").build()));
+        assertInvalid("validation_split", () -> as(ENGINEER).createJob(loraJob(NO_VALIDATION_VERSION).build()));
+        assertInvalid("method.lora.rank", () -> as(ENGINEER).createJob(loraJob(TRAIN_VERSION)
+                .setMethod(Method.newBuilder().setLora(LoraSettings.newBuilder().setRank(0)))
+                .build()));
+        assertInvalid("hyperparameters.learning_rate", () -> as(ENGINEER).createJob(loraJob(TRAIN_VERSION)
+                .setHyperparameters(Hyperparameters.newBuilder().setLearningRate(2))
+                .build()));
+        assertInvalid("hyperparameters.precision", () -> as(ENGINEER).createJob(loraJob(TRAIN_VERSION)
+                .setHyperparameters(Hyperparameters.newBuilder().setPrecision(Precision.PRECISION_BF16))
+                .build()));
+        assertInvalid("method.train_projector", () -> as(ENGINEER).createJob(loraJob(TRAIN_VERSION)
+                .setMethod(Method.newBuilder().setTrainProjector(true))
+                .build()));
+        assertInvalid("priority", () -> as(ENGINEER).createJob(loraJob(TRAIN_VERSION).setPriority(11).build()));
+        assertInvalid("suffix", () -> as(ENGINEER).createJob(loraJob(TRAIN_VERSION).setSuffix("No Spaces").build()));
+        // The estimate for 1,024 sequences of the tiny base's longest is beyond the tests' 2 GiB worker.
+        String detail = assertInvalid("hyperparameters.batch_size", () -> as(ENGINEER).createJob(
+                loraJob(TRAIN_VERSION).setHyperparameters(Hyperparameters.newBuilder().setBatchSize(1024)).build()));
+        assertTrue(detail.contains("GiB"), detail);
+        // Another tenant's version is not there.
+        assertInvalid("dataset_version", () -> as("globex-engineer").createJob(loraJob(TRAIN_VERSION).build()));
+        // Roles: compliance officers read jobs but do not create them.
+        assertFailsWith(Status.Code.PERMISSION_DENIED,
+                () -> as("acme-compliance").createJob(loraJob(TRAIN_VERSION).build()));
+    }
+
+    @Test
+    void anIdempotencyKeyReplaysTheJobAndOtherTenantsSeeNothing() {
+        String key = TestClients.uniqueId("job-key");
+        CreateJobRequest request = loraJob(TRAIN_VERSION).setIdempotencyKey(key).setPriority(-10).build();
+        CreateJobResponse first = as(ENGINEER).createJob(request);
+        CreateJobResponse again = as(ENGINEER).createJob(request);
+        assertFalse(first.getReplayed());
+        assertTrue(again.getReplayed());
+        assertEquals(first.getJob().getId(), again.getJob().getId());
+        StatusRuntimeException reused = assertFailsWith(Status.Code.FAILED_PRECONDITION,
+                () -> as(ENGINEER).createJob(request.toBuilder().setSeed(8).build()));
+        assertEquals(ProblemType.IDEMPOTENCY_KEY_REUSED, GrpcProblems.fromStatus(reused).type());
+
+        String id = first.getJob().getId();
+        assertFailsWith(Status.Code.NOT_FOUND, () -> as("globex-engineer").getJob(GetJobRequest.newBuilder()
+                .setJobId(id).build()));
+        assertFailsWith(Status.Code.NOT_FOUND, () -> as("globex-admin").cancelJob(JobActionRequest.newBuilder()
+                .setJobId(id).build()));
+        assertTrue(as("globex-engineer").listJobs(ListJobsRequest.getDefaultInstance())
+                .getJobsList()
+                .stream()
+                .noneMatch(job -> job.getId().equals(id)));
+        assertTrue(as("acme-compliance").listJobs(ListJobsRequest.newBuilder()
+                .setPage(PageRequest.newBuilder().setLimit(100))
+                .build()).getJobsList().stream().anyMatch(job -> job.getId().equals(id)));
+
+        FineTuningJob cancelled = as(ENGINEER).cancelJob(JobActionRequest.newBuilder().setJobId(id).build());
+        assertTrue(cancelled.getState() == JobState.JOB_STATE_CANCELLED
+                || cancelled.getState() == JobState.JOB_STATE_RUNNING
+                || cancelled.getState() == JobState.JOB_STATE_VALIDATING_FILES, cancelled.getState().toString());
+    }
+
+    private FineTuningJob awaitJob(String id, Duration timeout, Predicate<FineTuningJob> condition)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        FineTuningJob job;
+        do {
+            job = as(ENGINEER).getJob(GetJobRequest.newBuilder().setJobId(id).build());
+            if (condition.test(job)) {
+                return job;
+            }
+            if (job.getState() == JobState.JOB_STATE_FAILED) {
+                throw new AssertionError("job failed: " + job.getFailureReason() + "\n" + messages(allEvents(id)));
+            }
+            Thread.sleep(200);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("job " + id + " is " + job.getState() + " at step " + job.getTrainedSteps()
+                + " after " + timeout + "\n" + messages(allEvents(id)));
+    }
+
+    private List<JobEvent> allEvents(String id) {
+        List<JobEvent> all = new ArrayList<>();
+        String after = "";
+        do {
+            ListJobEventsResponse page = as(ENGINEER).listJobEvents(ListJobEventsRequest.newBuilder()
+                    .setJobId(id)
+                    .setPage(PageRequest.newBuilder().setLimit(100).setAfter(after))
+                    .build());
+            all.addAll(page.getEventsList());
+            after = page.getPage().getNextAfter();
+        } while (!after.isEmpty());
+        return all;
+    }
+
+    private long workerPid(String jobId) throws Exception {
+        try (var connection = java.sql.DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+                var query = connection.prepareStatement("SELECT worker_pid FROM fine_tuning_job WHERE id = ?")) {
+            query.setString(1, jobId);
+            try (var rows = query.executeQuery()) {
+                rows.next();
+                return rows.getLong(1);
+            }
+        }
+    }
+
+    private static String messages(List<JobEvent> events) {
+        return String.join("\n", events.stream().map(e -> e.getSequence() + " " + e.getMessage()).toList());
+    }
+
+    private static String assertInvalid(String field, Runnable call) {
+        StatusRuntimeException e = assertFailsWith(Status.Code.INVALID_ARGUMENT, call);
+        ProblemException problem = GrpcProblems.fromStatus(e);
+        assertEquals(ProblemType.INVALID_REQUEST, problem.type());
+        assertEquals(field, problem.field().orElse(null), problem.detail());
+        return problem.detail();
+    }
+}
