@@ -80,7 +80,7 @@ start_service() {
     export LOUPE_TRAINING_TINY_BASE_PATH="$LOUPE_ROOT/models/loupe-tiny-base"
     # Each fine-tuning job's worker: a child JVM of the training-service on the engine's class path, writing its
     # checkpoints and result under the jobs folder.
-    export LOUPE_TRAINING_JOBS_ROOT="$STACK_DIR/training-jobs"
+    export LOUPE_TRAINING_JOBS_ROOT="$STACK_DIR/training-jobs" LOUPE_TRAINING_MODEL_VERSIONS_ROOT="$STACK_DIR/model-versions"
     export LOUPE_TRAINING_WORKER_CLASSPATH="$LOUPE_ROOT/vlm-engine/target/classes:$LOUPE_ROOT/vlm-engine/target/worker-lib/*"
     # Only the gateway faces the network; the services behind it listen on loopback.
     [ "$name" = gateway ] || export QUARKUS_HTTP_HOST=127.0.0.1

@@ -27,25 +27,35 @@ import dev.loupe.contracts.training.v1.Checkpoint;
 import dev.loupe.contracts.training.v1.CreateJobRequest;
 import dev.loupe.contracts.training.v1.CreateJobResponse;
 import dev.loupe.contracts.training.v1.EventType;
+import dev.loupe.contracts.training.v1.ExportModelVersionRequest;
+import dev.loupe.contracts.training.v1.FindModelsTrainedOnRequest;
 import dev.loupe.contracts.training.v1.FineTuningJob;
 import dev.loupe.contracts.training.v1.GetJobRequest;
+import dev.loupe.contracts.training.v1.GetModelVersionRequest;
 import dev.loupe.contracts.training.v1.Hyperparameters;
 import dev.loupe.contracts.training.v1.JobActionRequest;
 import dev.loupe.contracts.training.v1.JobEvent;
 import dev.loupe.contracts.training.v1.JobState;
+import dev.loupe.contracts.training.v1.Lineage;
 import dev.loupe.contracts.training.v1.ListCheckpointsRequest;
 import dev.loupe.contracts.training.v1.ListJobEventsRequest;
 import dev.loupe.contracts.training.v1.ListJobEventsResponse;
 import dev.loupe.contracts.training.v1.ListJobsRequest;
 import dev.loupe.contracts.training.v1.LoraSettings;
 import dev.loupe.contracts.training.v1.Method;
+import dev.loupe.contracts.training.v1.ModelVersion;
+import dev.loupe.contracts.training.v1.ModelVersionState;
 import dev.loupe.contracts.training.v1.Precision;
+import dev.loupe.contracts.training.v1.ReviewModelVersionRequest;
 import dev.loupe.contracts.training.v1.TrainingMethod;
+import dev.loupe.contracts.training.v1.TrainingServiceGrpc;
 import dev.loupe.contracts.training.v1.TrainingServiceGrpc.TrainingServiceBlockingStub;
 import dev.loupe.contracts.training.v1.WatchJobEventsRequest;
 import dev.loupe.support.error.GrpcProblems;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
+import dev.loupe.support.grpc.BearerCallCredentials;
+import dev.loupe.support.testing.KeycloakTokens;
 import dev.loupe.training.worker.LocalWorkers;
 
 import static dev.loupe.support.testing.GrpcAuthenticationContract.assertFailsWith;
@@ -176,11 +186,13 @@ class FineTuningJobTest {
         }
         assertTrue(TestExampleService.CALLERS.stream().allMatch("loupe-training-service"::equals));
 
-        // The adapter is in the job's folder, and nothing decrypted was written there.
+        // No example was written to the job's folder, and the weights left it once sealed in the model version.
         Path folder = Path.of("target/test-jobs", created.getId());
-        assertTrue(Files.isRegularFile(folder.resolve("adapter/adapter_model.safetensors")));
         try (var files = Files.walk(folder)) {
-            assertFalse(files.anyMatch(file -> file.toString().endsWith(".png") || file.toString().endsWith(".jsonl")));
+            assertEquals(java.util.Set.of("job-spec.json", "worker.log", "evaluation.json"), files
+                    .filter(Files::isRegularFile)
+                    .map(file -> file.getFileName().toString())
+                    .collect(java.util.stream.Collectors.toSet()));
         }
 
         List<String> audited = TestClients.outboxEventsAbout(jdbcUrl, dbUser, dbPassword, created.getId())
@@ -189,6 +201,8 @@ class FineTuningJobTest {
                 .toList();
         assertEquals(List.of("training.job.created", "training.job.succeeded"), audited);
 
+        checkTheRegisteredModelVersion(done);
+
         // The live stream replays what happened and ends, since the job has ended.
         List<JobEvent> watched = new ArrayList<>();
         as("acme-admin").watchJobEvents(WatchJobEventsRequest.newBuilder()
@@ -196,6 +210,102 @@ class FineTuningJobTest {
                 .setAfterSequence(events.size() - 3)
                 .build()).forEachRemaining(watched::add);
         assertEquals(events.subList(events.size() - 3, events.size()), watched);
+    }
+
+    /** The version a succeeded job registered: lineage, sealed weights, review, export, lineage search. */
+    private void checkTheRegisteredModelVersion(FineTuningJob job) throws Exception {
+        String id = job.getResultModelVersionId();
+        ModelVersion version = as("acme-compliance").getModelVersion(GetModelVersionRequest.newBuilder()
+                .setModelVersionId(id)
+                .build());
+        assertEquals(ModelVersionState.MODEL_VERSION_STATE_PENDING_REVIEW, version.getState());
+        assertEquals("loupe-tiny-base:colours:" + id.substring(0, 8), version.getName());
+        assertEquals(job.getId(), version.getJobId());
+        assertEquals("adapter", version.getArtifactKind());
+        assertEquals(job.getEvaluationMap(), version.getEvaluationMap());
+        assertEquals(job.getBaseEvaluationMap(), version.getBaseEvaluationMap());
+        Lineage lineage = version.getLineage();
+        assertEquals(TRAIN_VERSION, lineage.getDatasetVersionId());
+        assertEquals(job.getManifestHash(), lineage.getManifestHash());
+        assertEquals(48, lineage.getTrainedRecordCount());
+        assertEquals(16, lineage.getValidationRecordCount());
+        assertEquals(7, lineage.getSeed());
+        assertEquals(64, lineage.getBaseModelHash().length());
+        assertTrue(lineage.getCodeVersion().startsWith("loupe "));
+        assertTrue(lineage.getHardwareMap().containsKey("cpus"));
+        assertEquals("acme-engineer", version.getTrainedBy().getUsername());
+        assertFalse(version.hasReviewedBy());
+
+        // At rest the weights are sealed: no file of the version holds the adapter's bytes in the clear.
+        Path sealed = Path.of("target/model-versions", "acme", id);
+        try (var files = Files.list(sealed)) {
+            for (Path file : files.toList()) {
+                byte[] bytes = Files.readAllBytes(file);
+                assertEquals("LOUPEMV1", new String(bytes, 0, 8, java.nio.charset.StandardCharsets.US_ASCII));
+            }
+        }
+
+        // The export is the adapter as the worker wrote it: the files hash to the version's artifact hash.
+        java.io.ByteArrayOutputStream zip = new java.io.ByteArrayOutputStream();
+        as(ENGINEER).exportModelVersion(ExportModelVersionRequest.newBuilder().setModelVersionId(id).build())
+                .forEachRemaining(chunk -> zip.writeBytes(chunk.getData().toByteArray()));
+        java.util.TreeMap<String, String> hashes = new java.util.TreeMap<>();
+        try (var entries = new java.util.zip.ZipInputStream(new java.io.ByteArrayInputStream(zip.toByteArray()))) {
+            for (var entry = entries.getNextEntry(); entry != null; entry = entries.getNextEntry()) {
+                hashes.put(entry.getName(), dev.loupe.support.hash.Sha256.hex(entries.readAllBytes()));
+            }
+        }
+        assertEquals(java.util.Set.of("adapter_config.json", "adapter_model.safetensors"), hashes.keySet());
+        StringBuilder manifest = new StringBuilder();
+        hashes.forEach((name, hash) -> manifest.append(name).append('\u0000').append(hash).append('\n'));
+        assertEquals(version.getArtifactHash(), dev.loupe.support.hash.Sha256.hex(
+                manifest.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertFailsWith(Status.Code.PERMISSION_DENIED, () -> as("acme-compliance")
+                .exportModelVersion(ExportModelVersionRequest.newBuilder().setModelVersionId(id).build())
+                .hasNext());
+        assertFailsWith(Status.Code.NOT_FOUND, () -> as("globex-engineer")
+                .exportModelVersion(ExportModelVersionRequest.newBuilder().setModelVersionId(id).build())
+                .hasNext());
+
+        // Review: engineers may not approve; a compliance officer approves, then cannot approve again.
+        ReviewModelVersionRequest review = ReviewModelVersionRequest.newBuilder()
+                .setModelVersionId(id)
+                .setComment("validation loss halved")
+                .build();
+        assertFailsWith(Status.Code.PERMISSION_DENIED, () -> as(ENGINEER).approveModelVersion(review));
+        assertFailsWith(Status.Code.NOT_FOUND, () -> as("globex-compliance").approveModelVersion(review));
+        ModelVersion approved = as("acme-compliance").approveModelVersion(review);
+        assertEquals(ModelVersionState.MODEL_VERSION_STATE_APPROVED, approved.getState());
+        assertEquals("acme-compliance", approved.getReviewedBy().getUsername());
+        assertEquals("validation loss halved", approved.getReviewComment());
+        assertFailsWith(Status.Code.FAILED_PRECONDITION, () -> as("acme-compliance").approveModelVersion(review));
+        assertInvalid("comment", () -> as("acme-compliance").quarantineModelVersion(review.toBuilder()
+                .setComment("")
+                .build()));
+
+        // Lineage: the version is found from a record it trained on, in its tenant only, by Loupe's services.
+        TrainingServiceBlockingStub governance = TrainingServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(new BearerCallCredentials(
+                        KeycloakTokens.serviceToken("loupe-governance-service"), null));
+        FindModelsTrainedOnRequest.Builder search = FindModelsTrainedOnRequest.newBuilder()
+                .setTenant("acme")
+                .addRecordHashes(TestExampleService.recordHash(true, 47));
+        assertTrue(governance.findModelsTrainedOn(search.build())
+                .getModelVersionsList()
+                .stream()
+                .anyMatch(found -> found.getId().equals(id)));
+        assertTrue(governance.findModelsTrainedOn(search.setTenant("globex").build()).getModelVersionsList().isEmpty());
+        assertTrue(governance.findModelsTrainedOn(search.setTenant("acme")
+                .clearRecordHashes()
+                .addRecordHashes("f".repeat(64))
+                .build()).getModelVersionsList().stream().noneMatch(found -> found.getId().equals(id)));
+        assertFailsWith(Status.Code.PERMISSION_DENIED, () -> as("acme-compliance").findModelsTrainedOn(search.build()));
+
+        assertEquals(List.of("model.version.registered", "model.version.exported", "model.version.approved"),
+                TestClients.outboxEventsAbout(jdbcUrl, dbUser, dbPassword, id)
+                        .stream()
+                        .map(AuditEvent::getAction)
+                        .toList());
     }
 
     @Test

@@ -47,6 +47,11 @@ public class TestExampleService extends ExampleServiceGrpc.ExampleServiceImplBas
     static final List<StreamExamplesRequest> REQUESTS = new CopyOnWriteArrayList<>();
     static final List<String> CALLERS = new CopyOnWriteArrayList<>();
 
+    /** The record hash of a scene of a split: distinct for every scene of both splits. */
+    static String recordHash(boolean train, int index) {
+        return String.format("%064x", (train ? 0 : 1_000_000) + index);
+    }
+
     @Override
     @Authorized(Capability.TRAINING_DATA_READ)
     public void streamExamples(StreamExamplesRequest request, StreamObserver<Example> responses) {
@@ -68,7 +73,7 @@ public class TestExampleService extends ExampleServiceGrpc.ExampleServiceImplBas
                 responses.onNext(Example.newBuilder()
                         .setPosition(index)
                         .setRecordId((train ? "train-" : "validation-") + index)
-                        .setRecordHash(String.format("%064x", index))
+                        .setRecordHash(recordHash(train, index))
                         .addMessages(ChatMessage.newBuilder()
                                 .setRole("user")
                                 .setContent("<image>\n" + colours.question()))

@@ -55,7 +55,12 @@ public enum Capability {
      * Read the decrypted examples of a dataset version for a training job (Loupe's services only). The service
      * names the tenant it acts for in the request, so this capability is not tied to a tenant claim.
      */
-    TRAINING_DATA_READ(Scope.PLATFORM, SERVICE);
+    TRAINING_DATA_READ(Scope.PLATFORM, SERVICE),
+    /**
+     * Find the model versions trained on given records, for erasure requests (Loupe's services only, naming the
+     * tenant they act for).
+     */
+    LINEAGE_READ(Scope.PLATFORM, SERVICE);
 
     /** Whether a capability acts within the caller's tenant or on the platform as a whole. */
     private enum Scope {

@@ -29,6 +29,15 @@ public interface TrainingConfig {
     /** Where jobs run and how many at once. */
     Jobs jobs();
 
+    /** The fine-tuned model versions' weights, encrypted. */
+    ModelVersions modelVersions();
+
+    interface ModelVersions {
+        /** The folder of their sealed files ({@code <root>/<tenant>/<version id>/}). Readable by this service only. */
+        @WithDefault(".local/model-versions")
+        Path root();
+    }
+
     /** The trainer worker processes. */
     Worker worker();
 

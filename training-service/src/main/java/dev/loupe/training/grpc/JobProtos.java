@@ -47,6 +47,9 @@ final class JobProtos {
                 .setPriority(job.priority())
                 .setCreatedAt(ProtoTime.of(job.createdAt()))
                 .setCreatedBy(Actor.newBuilder().setUserId(job.createdByUserId()).setUsername(job.createdByUsername()));
+        if (job.resultModelVersionId() != null) {
+            built.setResultModelVersionId(job.resultModelVersionId());
+        }
         if (job.startedAt() != null) {
             built.setStartedAt(ProtoTime.of(job.startedAt()));
         }

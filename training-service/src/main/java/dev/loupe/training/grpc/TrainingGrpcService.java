@@ -1,20 +1,34 @@
 package dev.loupe.training.grpc;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
 
+import com.google.protobuf.ByteString;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 import dev.loupe.contracts.common.v1.Actor;
 import dev.loupe.contracts.common.v1.PageInfo;
+import dev.loupe.contracts.training.v1.ArtifactChunk;
 import dev.loupe.contracts.training.v1.BaseModelFile;
 import dev.loupe.contracts.training.v1.CreateJobRequest;
 import dev.loupe.contracts.training.v1.CreateJobResponse;
+import dev.loupe.contracts.training.v1.ExportModelVersionRequest;
+import dev.loupe.contracts.training.v1.FindModelsTrainedOnRequest;
+import dev.loupe.contracts.training.v1.FindModelsTrainedOnResponse;
 import dev.loupe.contracts.training.v1.FineTuningJob;
+import dev.loupe.contracts.training.v1.GetBaseModelRequest;
 import dev.loupe.contracts.training.v1.GetJobRequest;
+import dev.loupe.contracts.training.v1.GetModelVersionRequest;
 import dev.loupe.contracts.training.v1.JobActionRequest;
 import dev.loupe.contracts.training.v1.JobState;
 import dev.loupe.contracts.training.v1.ListBaseModelsRequest;
@@ -25,8 +39,12 @@ import dev.loupe.contracts.training.v1.ListJobEventsRequest;
 import dev.loupe.contracts.training.v1.ListJobEventsResponse;
 import dev.loupe.contracts.training.v1.ListJobsRequest;
 import dev.loupe.contracts.training.v1.ListJobsResponse;
+import dev.loupe.contracts.training.v1.ListModelVersionsRequest;
+import dev.loupe.contracts.training.v1.ListModelVersionsResponse;
+import dev.loupe.contracts.training.v1.ModelVersion;
 import dev.loupe.contracts.training.v1.MutinyTrainingServiceGrpc;
 import dev.loupe.contracts.training.v1.RegisterBaseModelRequest;
+import dev.loupe.contracts.training.v1.ReviewModelVersionRequest;
 import dev.loupe.contracts.training.v1.WatchJobEventsRequest;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.grpc.ProtoTime;
@@ -36,23 +54,30 @@ import dev.loupe.support.security.Capability;
 import dev.loupe.training.job.JobService;
 import dev.loupe.training.model.BaseModel;
 import dev.loupe.training.model.JobStatus;
+import dev.loupe.training.registry.ModelVersionService;
 import dev.loupe.training.service.BaseModelService;
 
 /**
  * The training-service's gRPC API (contract {@code loupe.training.v1.TrainingService}): base models (platform
  * operators register them, {@link Capability#PLATFORM_OPERATE}; whoever may read a tenant's jobs lists them) and
  * fine-tuning jobs ({@link Capability#JOBS_MANAGE} to create and control them, {@link Capability#JOBS_READ} to
- * read them, their events and checkpoints). The model versions' RPCs have no capability yet and are denied
- * ({@code PERMISSION_DENIED}) until they are implemented.
+ * read them, their events and checkpoints) and model versions (read with {@link Capability#JOBS_READ}, reviewed
+ * with {@link Capability#MODELS_REVIEW}, exported with {@link Capability#JOBS_MANAGE}; their lineage searched by
+ * Loupe's services with {@link Capability#LINEAGE_READ}).
  */
 @GrpcService
 public class TrainingGrpcService extends MutinyTrainingServiceGrpc.TrainingServiceImplBase {
+    private static final int EXPORT_PIPE_BYTES = 1 << 20;
+    private static final int EXPORT_CHUNK_BYTES = 64 << 10;
+
     private final BaseModelService baseModels;
     private final JobService jobs;
+    private final ModelVersionService versions;
 
-    public TrainingGrpcService(BaseModelService baseModels, JobService jobs) {
+    public TrainingGrpcService(BaseModelService baseModels, JobService jobs, ModelVersionService versions) {
         this.baseModels = baseModels;
         this.jobs = jobs;
+        this.versions = versions;
     }
 
     @Override
@@ -166,6 +191,121 @@ public class TrainingGrpcService extends MutinyTrainingServiceGrpc.TrainingServi
                 .map(page -> ListCheckpointsResponse.newBuilder()
                         .addAllCheckpoints(page.items().stream().map(JobProtos::checkpoint).toList())
                         .setPage(pageInfo(page.nextAfter()))
+                        .build());
+    }
+
+    @Override
+    @Authorized(Capability.JOBS_READ)
+    public Uni<dev.loupe.contracts.training.v1.BaseModel> getBaseModel(GetBaseModelRequest request) {
+        return baseModels.get(request.getId()).map(TrainingGrpcService::toProto);
+    }
+
+    @Override
+    @Authorized(Capability.JOBS_READ)
+    public Uni<ModelVersion> getModelVersion(GetModelVersionRequest request) {
+        Caller caller = Caller.current();
+        return versions.get(caller, request.getModelVersionId()).map(ModelVersionProtos::version);
+    }
+
+    @Override
+    @Authorized(Capability.JOBS_READ)
+    public Uni<ListModelVersionsResponse> listModelVersions(ListModelVersionsRequest request) {
+        Caller caller = Caller.current();
+        return Uni.createFrom()
+                .deferred(() -> versions.list(caller, request.getPage().getLimit(), request.getPage().getAfter()))
+                .map(page -> ListModelVersionsResponse.newBuilder()
+                        .addAllModelVersions(page.versions().stream().map(ModelVersionProtos::version).toList())
+                        .setPage(pageInfo(page.nextAfter()))
+                        .build());
+    }
+
+    @Override
+    @Authorized(Capability.MODELS_REVIEW)
+    public Uni<ModelVersion> approveModelVersion(ReviewModelVersionRequest request) {
+        Caller caller = Caller.current();
+        return Uni.createFrom()
+                .deferred(() -> versions.approve(caller, request.getModelVersionId(), request.getComment()))
+                .map(ModelVersionProtos::version);
+    }
+
+    @Override
+    @Authorized(Capability.MODELS_REVIEW)
+    public Uni<ModelVersion> quarantineModelVersion(ReviewModelVersionRequest request) {
+        Caller caller = Caller.current();
+        return Uni.createFrom()
+                .deferred(() -> versions.quarantine(caller, request.getModelVersionId(), request.getComment()))
+                .map(ModelVersionProtos::version);
+    }
+
+    @Override
+    @Authorized(Capability.MODELS_REVIEW)
+    public Uni<ModelVersion> retireModelVersion(ReviewModelVersionRequest request) {
+        Caller caller = Caller.current();
+        return Uni.createFrom()
+                .deferred(() -> versions.retire(caller, request.getModelVersionId(), request.getComment()))
+                .map(ModelVersionProtos::version);
+    }
+
+    /**
+     * The weights as a zip archive, decrypted into a bounded pipe by a worker thread while the call reads it, so
+     * that no archive is held whole in memory or written to a disk.
+     */
+    @Override
+    @Authorized(Capability.JOBS_MANAGE)
+    public Multi<ArtifactChunk> exportModelVersion(ExportModelVersionRequest request) {
+        Caller caller = Caller.current();
+        return Uni.createFrom()
+                .deferred(() -> versions.startExport(caller, request.getModelVersionId()))
+                .onItem()
+                .transformToMulti(version -> {
+                    PipedInputStream archive = new PipedInputStream(EXPORT_PIPE_BYTES);
+                    AtomicReference<Throwable> failure = new AtomicReference<>();
+                    try {
+                        PipedOutputStream writer = new PipedOutputStream(archive);
+                        Infrastructure.getDefaultWorkerPool().execute(() -> {
+                            try (writer) {
+                                versions.writeArchive(version, writer);
+                            } catch (IOException | RuntimeException e) {
+                                failure.set(e);
+                            }
+                        });
+                    } catch (IOException e) {
+                        return Multi.createFrom().failure(e);
+                    }
+                    return Multi.createBy()
+                            .repeating()
+                            .supplier(() -> nextChunk(archive, failure))
+                            .until(chunk -> chunk.getData().isEmpty())
+                            .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+                });
+    }
+
+    /** The next chunk of the archive; the default (empty) chunk at its end. */
+    private static ArtifactChunk nextChunk(InputStream archive, AtomicReference<Throwable> failure) {
+        try {
+            byte[] bytes = archive.readNBytes(EXPORT_CHUNK_BYTES);
+            if (bytes.length == 0) {
+                archive.close();
+                if (failure.get() != null) {
+                    throw new IllegalStateException("the model version's files could not be read: "
+                            + failure.get().getMessage(), failure.get());
+                }
+                return ArtifactChunk.getDefaultInstance();
+            }
+            return ArtifactChunk.newBuilder().setData(ByteString.copyFrom(bytes)).build();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    @Authorized(Capability.LINEAGE_READ)
+    public Uni<FindModelsTrainedOnResponse> findModelsTrainedOn(FindModelsTrainedOnRequest request) {
+        return Uni.createFrom()
+                .deferred(() -> versions.trainedOn(request.getTenant(), request.getRecordHashesList(),
+                        request.getDatasetId()))
+                .map(found -> FindModelsTrainedOnResponse.newBuilder()
+                        .addAllModelVersions(found.stream().map(ModelVersionProtos::version).toList())
                         .build());
     }
 

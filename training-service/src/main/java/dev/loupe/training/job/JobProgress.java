@@ -25,7 +25,10 @@ import dev.loupe.training.model.Job;
 import dev.loupe.training.model.JobCheckpoint;
 import dev.loupe.training.model.JobEvent;
 import dev.loupe.training.model.JobStatus;
+import dev.loupe.training.model.ModelVersion;
 import dev.loupe.training.modelstore.FolderHash;
+import dev.loupe.training.registry.ModelArtifacts;
+import dev.loupe.training.registry.ModelVersionService;
 import dev.loupe.training.repository.JobRepository;
 import dev.loupe.training.repository.OutboxRepository;
 import dev.loupe.training.service.BaseModelService;
@@ -44,17 +47,29 @@ public class JobProgress {
     static final int STOPPED_EXIT_CODE = 143;
     private static final Logger LOG = Logger.getLogger(JobProgress.class);
 
-    /** How a worker process ended, as its follower saw it. */
-    public record Exit(int exitCode, String failedReason, String artifact) {
+    /**
+     * How a worker process ended, as its follower saw it.
+     *
+     * @param failedReason the reason of the worker's {@code failed} report; null if it made none
+     * @param artifact the adapter or model folder of its {@code succeeded} report; null if it made none
+     * @param trainRecordHashes the records of the training split it was fed (the model's lineage)
+     */
+    public record Exit(int exitCode, String failedReason, String artifact, List<String> trainRecordHashes,
+            List<String> validationRecordHashes) {
     }
 
     private final JobRepository jobs;
     private final OutboxRepository outbox;
+    private final ModelArtifacts artifacts;
+    private final ModelVersionService registry;
     private final TrainingConfig config;
 
-    public JobProgress(JobRepository jobs, OutboxRepository outbox, TrainingConfig config) {
+    public JobProgress(JobRepository jobs, OutboxRepository outbox, ModelArtifacts artifacts,
+            ModelVersionService registry, TrainingConfig config) {
         this.jobs = jobs;
         this.outbox = outbox;
+        this.artifacts = artifacts;
+        this.registry = registry;
         this.config = config;
     }
 
@@ -160,63 +175,132 @@ public class JobProgress {
     }
 
     /**
-     * Decides what follows a worker's end: the state a cancel or pause asked for, success, a failure the worker
-     * explained, or, for a crash, a relaunch from the last checkpoint while attempts remain.
+     * Decides what follows a worker's end: the state a cancel or pause asked for, success (the weights sealed
+     * and registered as a model version), a failure the worker explained, or, for a crash, a relaunch from the
+     * last checkpoint while attempts remain.
      *
      * @return the job as it is now
      */
     public Job exited(String jobId, Exit exit) {
-        return inTransaction(jobId, (tx, job) -> {
-            if (job.status().ended() || !job.status().hasWorker()) {
-                return Uni.createFrom().item(job);
+        Sealing sealing = seal(jobId, exit);
+        Exit outcome = sealing.exit();
+        Job ended;
+        try {
+            ended = inTransaction(jobId, (tx, job) -> decide(tx, job, outcome, sealing));
+        } catch (RuntimeException e) {
+            discard(sealing);
+            throw e;
+        }
+        if (ended.status() == JobStatus.SUCCEEDED) {
+            removePlaintextWeights(ended);
+        } else {
+            discard(sealing);
+        }
+        return ended;
+    }
+
+    /** The weights of a worker that succeeded, sealed for the model version about to be registered. */
+    private record Sealing(Exit exit, String tenant, String versionId, ModelArtifacts.Sealed sealed) {
+    }
+
+    private Sealing seal(String jobId, Exit exit) {
+        if (exit.exitCode() != 0 || exit.artifact() == null) {
+            return new Sealing(exit, null, null, null);
+        }
+        Job job = jobs.find(jobId).await().atMost(DB_TIMEOUT).orElseThrow();
+        String versionId = ModelVersionService.newId();
+        try {
+            return new Sealing(exit, job.tenant(), versionId, artifacts.seal(job.tenant(), versionId,
+                    Path.of(exit.artifact())));
+        } catch (IOException | RuntimeException e) {
+            LOG.errorf(e, "Job %s: the trained weights could not be sealed", jobId);
+            return new Sealing(new Exit(1, "the trained weights could not be stored encrypted: " + e.getMessage(),
+                    null, exit.trainRecordHashes(), exit.validationRecordHashes()), job.tenant(), versionId, null);
+        }
+    }
+
+    private void discard(Sealing sealing) {
+        if (sealing.versionId() == null) {
+            return;
+        }
+        try {
+            artifacts.delete(sealing.tenant(), sealing.versionId());
+        } catch (IOException e) {
+            LOG.warnf(e, "Sealed files of unregistered model version %s left behind", sealing.versionId());
+        }
+    }
+
+    /** The plaintext weights a succeeded job's worker left: they are sealed in the model version now. */
+    private static void removePlaintextWeights(Job job) {
+        Path output = Path.of(job.outputPath());
+        for (String folder : List.of("adapter", "model", "checkpoints")) {
+            try {
+                ModelArtifacts.deleteTree(output.resolve(folder));
+            } catch (IOException e) {
+                LOG.warnf(e, "Job %s: %s not removed from its folder", job.id(), folder);
             }
-            Job next;
-            String message;
-            String audit = null;
-            if ("cancel".equals(job.stopRequested())) {
-                next = JobService.ended(job, JobStatus.CANCELLED, "");
-                message = "Job cancelled; the worker has stopped";
-            } else if (exit.exitCode() == 0 && exit.artifact() != null) {
-                next = withArtifact(JobService.ended(job, JobStatus.SUCCEEDED, ""), exit.artifact());
-                message = "Job succeeded after " + job.trainedSteps() + " steps";
-                audit = SUCCEEDED;
-            } else if ("pause".equals(job.stopRequested()) && exit.exitCode() == STOPPED_EXIT_CODE) {
-                next = withProgress(JobService.with(job, JobStatus.PAUSED, null), job.trainedSteps(),
-                        job.totalSteps(), job.attempt(), null, job.startedAt());
-                message = "Job paused at step " + job.trainedSteps() + "; a resume continues from its checkpoint";
-            } else if (exit.failedReason() != null && (exit.exitCode() == 1 || exit.exitCode() == 2)) {
-                next = JobService.ended(job, JobStatus.FAILED, exit.failedReason());
-                message = "Job failed: " + exit.failedReason();
-                audit = FAILED;
-            } else if (job.attempt() < config.jobs().maxAttempts()) {
-                next = withProgress(JobService.with(job, JobStatus.QUEUED, null), job.trainedSteps(),
-                        job.totalSteps(), job.attempt(), null, job.startedAt());
-                message = "The worker stopped unexpectedly (exit code " + exit.exitCode() + "); the job is queued"
-                        + " to continue from its last checkpoint";
-            } else {
-                String reason = "the worker stopped unexpectedly " + job.attempt() + " times (last exit code "
-                        + exit.exitCode() + "); its log is worker.log in the job's folder on the training node";
-                next = JobService.ended(job, JobStatus.FAILED, reason);
-                message = "Job failed: " + reason;
-                audit = FAILED;
-            }
-            String level = next.status() == JobStatus.FAILED
-                    ? JobEvent.ERROR
-                    : next.status() == JobStatus.QUEUED ? JobEvent.WARN : JobEvent.INFO;
-            String auditAction = audit;
-            return jobs.update(tx, next)
-                    .chain(() -> jobs.addEvent(tx, jobId, level, JobEvent.MESSAGE, message, Map.of()))
-                    .chain(() -> auditAction == null
-                            ? Uni.createFrom().voidItem()
-                            : outbox.add(tx, AuditEvents.bySystem(BaseModelService.AUDIT_SOURCE, job.tenant(),
-                                    auditAction, "fine_tuning_job", jobId,
-                                    auditAction.equals(SUCCEEDED) ? Outcome.OUTCOME_SUCCESS : Outcome.OUTCOME_FAILED,
-                                    auditAction.equals(SUCCEEDED)
-                                            ? Map.of("trained_steps", next.trainedSteps(), "evaluation",
-                                                    next.evaluation(), "base_evaluation", next.baseEvaluation())
-                                            : Map.of("failure_reason", next.failureReason()))))
-                    .replaceWith(next);
-        });
+        }
+    }
+
+    private Uni<Job> decide(SqlClient tx, Job job, Exit exit, Sealing sealing) {
+        if (job.status().ended() || !job.status().hasWorker()) {
+            return Uni.createFrom().item(job);
+        }
+        Job next;
+        String message;
+        String audit = null;
+        ModelVersion version = null;
+        if ("cancel".equals(job.stopRequested())) {
+            next = JobService.ended(job, JobStatus.CANCELLED, "");
+            message = "Job cancelled; the worker has stopped";
+        } else if (exit.exitCode() == 0 && sealing.sealed() != null) {
+            version = registry.candidate(sealing.versionId(), job, sealing.sealed(), exit.trainRecordHashes().size(),
+                    exit.validationRecordHashes().size());
+            next = withResult(JobService.ended(job, JobStatus.SUCCEEDED, ""), exit.artifact(), version.id());
+            message = "Job succeeded after " + job.trainedSteps() + " steps; model version " + version.name()
+                    + " registered for review";
+            audit = SUCCEEDED;
+        } else if ("pause".equals(job.stopRequested()) && exit.exitCode() == STOPPED_EXIT_CODE) {
+            next = withProgress(JobService.with(job, JobStatus.PAUSED, null), job.trainedSteps(), job.totalSteps(),
+                    job.attempt(), null, job.startedAt());
+            message = "Job paused at step " + job.trainedSteps() + "; a resume continues from its checkpoint";
+        } else if (exit.failedReason() != null && (exit.exitCode() == 1 || exit.exitCode() == 2)) {
+            next = JobService.ended(job, JobStatus.FAILED, exit.failedReason());
+            message = "Job failed: " + exit.failedReason();
+            audit = FAILED;
+        } else if (job.attempt() < config.jobs().maxAttempts()) {
+            next = withProgress(JobService.with(job, JobStatus.QUEUED, null), job.trainedSteps(), job.totalSteps(),
+                    job.attempt(), null, job.startedAt());
+            message = "The worker stopped unexpectedly (exit code " + exit.exitCode() + "); the job is queued to"
+                    + " continue from its last checkpoint";
+        } else {
+            String reason = "the worker stopped unexpectedly " + job.attempt() + " times (last exit code "
+                    + exit.exitCode() + "); its log is worker.log in the job's folder on the training node";
+            next = JobService.ended(job, JobStatus.FAILED, reason);
+            message = "Job failed: " + reason;
+            audit = FAILED;
+        }
+        String level = next.status() == JobStatus.FAILED
+                ? JobEvent.ERROR
+                : next.status() == JobStatus.QUEUED ? JobEvent.WARN : JobEvent.INFO;
+        String auditAction = audit;
+        ModelVersion registered = version;
+        return jobs.update(tx, next)
+                .chain(() -> registered == null
+                        ? Uni.createFrom().voidItem()
+                        : registry.register(tx, registered, exit.trainRecordHashes(), exit.validationRecordHashes()))
+                .chain(() -> jobs.addEvent(tx, job.id(), level, JobEvent.MESSAGE, message, Map.of()))
+                .chain(() -> auditAction == null
+                        ? Uni.createFrom().voidItem()
+                        : outbox.add(tx, AuditEvents.bySystem(BaseModelService.AUDIT_SOURCE, job.tenant(), auditAction,
+                                "fine_tuning_job", job.id(),
+                                auditAction.equals(SUCCEEDED) ? Outcome.OUTCOME_SUCCESS : Outcome.OUTCOME_FAILED,
+                                auditAction.equals(SUCCEEDED)
+                                        ? Map.of("trained_steps", next.trainedSteps(), "evaluation", next.evaluation(),
+                                                "base_evaluation", next.baseEvaluation(), "model_version_id",
+                                                registered.id())
+                                        : Map.of("failure_reason", next.failureReason()))))
+                .replaceWith(next);
     }
 
     /**
@@ -278,7 +362,8 @@ public class JobProgress {
                 job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
                 job.priority(), job.estimatedMemoryBytes(), job.status(), job.stopRequested(), job.failureReason(),
                 trainedSteps, totalSteps, attempt, workerPid, job.evaluation(), job.baseEvaluation(),
-                job.outputPath(), job.artifactPath(), job.createdAt(), startedAt, job.finishedAt(),
+                job.outputPath(), job.artifactPath(), job.resultModelVersionId(), job.createdAt(), startedAt,
+                job.finishedAt(),
                 job.createdByUserId(), job.createdByUsername());
     }
 
@@ -288,17 +373,19 @@ public class JobProgress {
                 job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
                 job.priority(), job.estimatedMemoryBytes(), job.status(), job.stopRequested(), job.failureReason(),
                 job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(), evaluation, baseEvaluation,
-                job.outputPath(), job.artifactPath(), job.createdAt(), job.startedAt(), job.finishedAt(),
+                job.outputPath(), job.artifactPath(), job.resultModelVersionId(), job.createdAt(), job.startedAt(),
+                job.finishedAt(),
                 job.createdByUserId(), job.createdByUsername());
     }
 
-    private static Job withArtifact(Job job, String artifact) {
+    private static Job withResult(Job job, String artifact, String modelVersionId) {
         return new Job(job.id(), job.tenant(), job.baseModelId(), job.baseModelHash(), job.datasetId(),
                 job.datasetVersionId(), job.manifestHash(), job.trainCount(), job.validationCount(),
                 job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
                 job.priority(), job.estimatedMemoryBytes(), job.status(), job.stopRequested(), job.failureReason(),
                 job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(), job.evaluation(),
-                job.baseEvaluation(), job.outputPath(), artifact, job.createdAt(), job.startedAt(), job.finishedAt(),
+                job.baseEvaluation(), job.outputPath(), artifact, modelVersionId, job.createdAt(), job.startedAt(),
+                job.finishedAt(),
                 job.createdByUserId(), job.createdByUsername());
     }
 }

@@ -275,6 +275,7 @@ public class JobService {
                 settings.hyperparameters(), settings.seed(), request.getSuffix(),
                 new TreeMap<>(request.getMetadataMap()), request.getPriority(), estimate, JobStatus.QUEUED, null, "",
                 0, 0, 0, null, Map.of(), Map.of(), config.jobs().root().resolve(id).toAbsolutePath().toString(), "",
+                null,
                 now, null, null, caller.userId(), caller.username());
     }
 
@@ -459,7 +460,8 @@ public class JobService {
                 job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
                 job.priority(), job.estimatedMemoryBytes(), status, stopRequested, job.failureReason(),
                 job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(), job.evaluation(),
-                job.baseEvaluation(), job.outputPath(), job.artifactPath(), job.createdAt(), job.startedAt(),
+                job.baseEvaluation(), job.outputPath(), job.artifactPath(), job.resultModelVersionId(), job.createdAt(),
+                job.startedAt(),
                 job.finishedAt(), job.createdByUserId(), job.createdByUsername());
     }
 
@@ -470,7 +472,8 @@ public class JobService {
                 job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
                 job.priority(), job.estimatedMemoryBytes(), status, null, failureReason, job.trainedSteps(),
                 job.totalSteps(), job.attempt(), null, job.evaluation(), job.baseEvaluation(), job.outputPath(),
-                job.artifactPath(), job.createdAt(), job.startedAt(), JobRepository.micros(Instant.now()),
+                job.artifactPath(), job.resultModelVersionId(), job.createdAt(), job.startedAt(),
+                JobRepository.micros(Instant.now()),
                 job.createdByUserId(), job.createdByUsername());
     }
 

@@ -12,6 +12,7 @@ import java.util.Map;
  * @param workerPid the running worker's process id; null when none runs
  * @param outputPath the folder the worker writes checkpoints and the result into
  * @param artifactPath the adapter or model folder of a succeeded job; empty otherwise
+ * @param resultModelVersionId the model version a succeeded job registered; null otherwise
  */
 public record Job(String id, String tenant, String baseModelId, String baseModelHash, String datasetId,
         String datasetVersionId, String manifestHash, long trainCount, long validationCount, String validationSplit,
@@ -19,5 +20,6 @@ public record Job(String id, String tenant, String baseModelId, String baseModel
         Map<String, String> metadata, int priority, long estimatedMemoryBytes, JobStatus status,
         String stopRequested, String failureReason, long trainedSteps, long totalSteps, int attempt, Long workerPid,
         Map<String, Double> evaluation, Map<String, Double> baseEvaluation, String outputPath, String artifactPath,
-        Instant createdAt, Instant startedAt, Instant finishedAt, String createdByUserId, String createdByUsername) {
+        String resultModelVersionId, Instant createdAt, Instant startedAt, Instant finishedAt, String createdByUserId,
+        String createdByUsername) {
 }

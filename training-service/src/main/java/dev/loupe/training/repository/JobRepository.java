@@ -114,12 +114,13 @@ public class JobRepository {
     public Uni<Void> update(SqlClient client, Job job) {
         return client.preparedQuery("UPDATE fine_tuning_job SET state = $2, stop_requested = $3, failure_reason = $4,"
                 + " trained_steps = $5, total_steps = $6, attempt = $7, worker_pid = $8, evaluation = $9,"
-                + " base_evaluation = $10, artifact_path = $11, started_at = $12, finished_at = $13 WHERE id = $1")
+                + " base_evaluation = $10, artifact_path = $11, started_at = $12, finished_at = $13,"
+                + " result_model_version_id = $14 WHERE id = $1")
                 .execute(Tuple.from(Arrays.asList(job.id(), job.status().dbName, job.stopRequested(),
                         job.failureReason(), job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(),
                         new JsonObject(new LinkedHashMap<>(job.evaluation())),
                         new JsonObject(new LinkedHashMap<>(job.baseEvaluation())), job.artifactPath(),
-                        utc(job.startedAt()), utc(job.finishedAt()))))
+                        utc(job.startedAt()), utc(job.finishedAt()), job.resultModelVersionId())))
                 .replaceWithVoid();
     }
 
@@ -220,7 +221,8 @@ public class JobRepository {
                 row.getString("failure_reason"), row.getLong("trained_steps"), row.getLong("total_steps"),
                 row.getInteger("attempt"), row.getLong("worker_pid"), doubles(row.getJsonObject("evaluation")),
                 doubles(row.getJsonObject("base_evaluation")), row.getString("output_path"),
-                row.getString("artifact_path"), instant(row, "created_at"), instant(row, "started_at"),
+                row.getString("artifact_path"), row.getString("result_model_version_id"), instant(row, "created_at"),
+                instant(row, "started_at"),
                 instant(row, "finished_at"), row.getString("created_by_user_id"),
                 row.getString("created_by_username"));
     }

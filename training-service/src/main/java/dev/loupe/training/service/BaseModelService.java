@@ -110,6 +110,17 @@ public class BaseModelService {
                 "base_model", id, Outcome.OUTCOME_SUCCESS, details(model))));
     }
 
+    /** A base model; NOT_FOUND when there is none with this id. */
+    @WithSession
+    public Uni<BaseModel> get(String id) {
+        return baseModels.findById(id).map(model -> {
+            if (model == null) {
+                throw ProblemException.notFound("base model", id);
+            }
+            return model;
+        });
+    }
+
     /** Whether a base model with this id exists. Must run on a Vert.x context. */
     public Uni<Boolean> exists(String id) {
         return Panache.withSession(() -> baseModels.findById(id)).map(Objects::nonNull);

@@ -6,8 +6,10 @@ import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -50,19 +52,25 @@ public class ExampleFeed {
         this.tokens = tokens;
     }
 
-    /** Writes the job's training split, then its validation split unless the job evaluates on none, then the end. */
-    public void write(Job job, OutputStream workerInput) throws IOException {
-        String token = tokens.token().await().atMost(Duration.ofSeconds(30));
-        BufferedWriter out = new BufferedWriter(new OutputStreamWriter(workerInput, StandardCharsets.UTF_8), 1 << 16);
-        long train = split(job, Split.SPLIT_TRAIN, "train", token, out);
-        long validation = job.validationSplit().equals("none")
-                ? 0
-                : split(job, Split.SPLIT_VALIDATION, "validation", token, out);
-        out.write("{\"end\":true,\"train\":" + train + ",\"validation\":" + validation + "}\n");
-        out.flush();
+    /** The hashes of the records a worker was fed, per split: the model version's lineage. */
+    public record Fed(List<String> trainRecordHashes, List<String> validationRecordHashes) {
     }
 
-    private long split(Job job, Split split, String name, String token, BufferedWriter out) throws IOException {
+    /** Writes the job's training split, then its validation split unless the job evaluates on none, then the end. */
+    public Fed write(Job job, OutputStream workerInput) throws IOException {
+        String token = tokens.token().await().atMost(Duration.ofSeconds(30));
+        BufferedWriter out = new BufferedWriter(new OutputStreamWriter(workerInput, StandardCharsets.UTF_8), 1 << 16);
+        List<String> train = split(job, Split.SPLIT_TRAIN, "train", token, out);
+        List<String> validation = job.validationSplit().equals("none")
+                ? List.of()
+                : split(job, Split.SPLIT_VALIDATION, "validation", token, out);
+        out.write("{\"end\":true,\"train\":" + train.size() + ",\"validation\":" + validation.size() + "}\n");
+        out.flush();
+        return new Fed(train, validation);
+    }
+
+    private List<String> split(Job job, Split split, String name, String token, BufferedWriter out)
+            throws IOException {
         StreamExamplesRequest request = StreamExamplesRequest.newBuilder()
                 .setVersionId(job.datasetVersionId())
                 .setSplit(split)
@@ -77,13 +85,14 @@ public class ExampleFeed {
             Iterator<Example> stream = examples.withCallCredentials(new BearerCallCredentials(token, ""))
                     .withDeadlineAfter(STREAM_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
                     .streamExamples(request);
-            long count = 0;
+            List<String> recordHashes = new ArrayList<>();
             while (stream.hasNext()) {
-                out.write(line(stream.next(), name));
+                Example example = stream.next();
+                out.write(line(example, name));
                 out.write('\n');
-                count++;
+                recordHashes.add(example.getRecordHash());
             }
-            return count;
+            return recordHashes;
         } finally {
             call.detach(previous);
             call.cancel(null);

@@ -160,7 +160,9 @@ public class JobScheduler {
                 free--;
             }
         } catch (RuntimeException e) {
-            LOG.error("The job scheduler's tick failed; the next one tries again", e);
+            if (!ticker.isShutdown()) {
+                LOG.error("The job scheduler's tick failed; the next one tries again", e);
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -91,7 +92,7 @@ public class LocalWorkers {
         } catch (IOException | RuntimeException e) {
             LOG.errorf(e, "Job %s: the worker did not start", job.id());
             progress.note(job.id(), JobEvent.ERROR, "The worker could not be started: " + e.getMessage());
-            progress.exited(job.id(), new JobProgress.Exit(-1, null, null));
+            progress.exited(job.id(), new JobProgress.Exit(-1, null, null, List.of(), List.of()));
             changed.fireAsync(new JobService.JobsChanged(job.id()));
             return;
         }
@@ -100,9 +101,10 @@ public class LocalWorkers {
         progress.workerStarted(job.id(), process.pid());
         LOG.infof("Job %s: worker %d started (attempt %d)", job.id(), process.pid(), job.attempt());
         AtomicBoolean feedFailed = new AtomicBoolean();
+        AtomicReference<ExampleFeed.Fed> fed = new AtomicReference<>();
         daemon("worker-feed-" + job.id(), () -> {
             try (OutputStream input = process.getOutputStream()) {
-                feed.write(job, input);
+                fed.set(feed.write(job, input));
             } catch (IOException | RuntimeException e) {
                 if (process.isAlive() && !worker.stopping().get()) {
                     feedFailed.set(true);
@@ -113,7 +115,7 @@ public class LocalWorkers {
                 }
             }
         });
-        daemon("worker-reports-" + job.id(), () -> follow(job, process, feedFailed));
+        daemon("worker-reports-" + job.id(), () -> follow(job, process, feedFailed, fed));
     }
 
     private static void daemon(String name, Runnable work) {
@@ -162,7 +164,7 @@ public class LocalWorkers {
                 .start();
     }
 
-    private void follow(Job job, Process process, AtomicBoolean feedFailed) {
+    private void follow(Job job, Process process, AtomicBoolean feedFailed, AtomicReference<ExampleFeed.Fed> fed) {
         String failedReason = null;
         String artifact = null;
         try (BufferedReader reports = new BufferedReader(
@@ -197,8 +199,10 @@ public class LocalWorkers {
         LOG.infof("Job %s: worker %d exited with %d", job.id(), process.pid(), exitCode);
         try {
             // A feed that broke off is the platform's fault, not the examples': the job is retried as after a crash.
+            ExampleFeed.Fed records = fed.get();
             progress.exited(job.id(), new JobProgress.Exit(exitCode, feedFailed.get() ? null : failedReason,
-                    artifact));
+                    artifact, records == null ? List.of() : records.trainRecordHashes(),
+                    records == null ? List.of() : records.validationRecordHashes()));
         } catch (RuntimeException e) {
             LOG.errorf(e, "Job %s: the worker's end could not be recorded; reconciled at the next start", job.id());
         }
