@@ -122,6 +122,42 @@ class FineTuningIT {
 
         // Another tenant sees nothing of it.
         as("globex-engineer").get("/v1/fine-tuning/jobs/" + id).then().statusCode(404);
+
+        // The job registered a candidate model version, which a compliance officer approves and an engineer
+        // exports.
+        String version = job.getString("result_model_version");
+        as("acme-compliance").get("/v1/models/" + version)
+                .then()
+                .statusCode(200)
+                .body("type", equalTo("fine_tuned"))
+                .body("status", equalTo("candidate"))
+                .body("job_id", equalTo(id))
+                .body("lineage.dataset_version", equalTo(versionId))
+                .body("lineage.trained_record_count", equalTo(80 - validation));
+        as("acme-engineer").contentType("application/json")
+                .body(Map.of("comment", "mine"))
+                .post("/v1/models/" + version + "/approvals")
+                .then()
+                .statusCode(403);
+        as("acme-compliance").contentType("application/json")
+                .body(Map.of("comment", "validation loss halved"))
+                .post("/v1/models/" + version + "/approvals")
+                .then()
+                .statusCode(200)
+                .body("status", equalTo("approved"))
+                .body("reviewed_by.username", equalTo("acme-compliance"));
+        Response adapter = as("acme-engineer").get("/v1/models/" + version + "/adapter");
+        adapter.then().statusCode(200).contentType("application/zip");
+        List<String> names = new java.util.ArrayList<>();
+        try (var zip = new java.util.zip.ZipInputStream(adapter.asInputStream())) {
+            for (var entry = zip.getNextEntry(); entry != null; entry = zip.getNextEntry()) {
+                names.add(entry.getName());
+            }
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+        assertEquals(List.of("adapter_config.json", "adapter_model.safetensors"), names);
+        as("globex-compliance").get("/v1/models/" + version).then().statusCode(404);
     }
 
     @Test

@@ -27,7 +27,8 @@ class RoleMatrixIT {
     /**
      * One row of the expected matrix: a route, the roles allowed on it, and the status an allowed role gets: its
      * success status, or 404 where the route names an import or record that the fresh dataset does not have, or a
-     * fine-tuning job that does not exist (the role got past both the gateway's and the service's checks).
+     * fine-tuning job or model version that does not exist (the role got past both the gateway's and the service's
+     * checks).
      */
     record Route(String method, String path, Set<String> allowedRoles, int allowedStatus) {
         String key() {
@@ -51,11 +52,12 @@ class RoleMatrixIT {
     private static final Set<String> PLATFORM_OPERATORS = Set.of("platform-admin");
 
     private static final Set<String> MODEL_READERS = Set.of("tenant-admin", "ml-engineer", "compliance-officer");
+    private static final Set<String> MODEL_REVIEWERS = Set.of("compliance-officer");
 
     private static final Set<String> JOB_MANAGERS = Set.of("tenant-admin", "ml-engineer");
     private static final Set<String> JOB_READERS = Set.of("tenant-admin", "ml-engineer", "compliance-officer");
 
-    /** A UUID v7, as Loupe's ids are, that no import, record or job has. */
+    /** A UUID v7, as Loupe's ids are, that no import, record, job or model version has. */
     private static final String NO_SUCH_ID = "01890a5d-ac96-7000-8000-000000000000";
 
     /** A valid one-line import in Loupe's native format, without images. */
@@ -90,6 +92,12 @@ class RoleMatrixIT {
             new Route("GET", "/v1/audit/export", AUDIT_READERS, 200),
             new Route("POST", "/v1/models", PLATFORM_OPERATORS, 400),
             new Route("GET", "/v1/models", MODEL_READERS, 200),
+            new Route("GET", "/v1/models/{id}", MODEL_READERS, 404),
+            new Route("POST", "/v1/models/{id}/approvals", MODEL_REVIEWERS, 404),
+            new Route("POST", "/v1/models/{id}/quarantine", MODEL_REVIEWERS, 404),
+            new Route("POST", "/v1/models/{id}/retire", MODEL_REVIEWERS, 404),
+            // Downloading a version's weights takes JOBS_MANAGE, not only JOBS_READ.
+            new Route("GET", "/v1/models/{id}/adapter", JOB_MANAGERS, 404),
             // An empty body names no model: refused by the training-service (400) once the role got through.
             new Route("POST", "/v1/fine-tuning/jobs", JOB_MANAGERS, 400),
             new Route("GET", "/v1/fine-tuning/jobs", JOB_READERS, 200),
@@ -139,11 +147,11 @@ class RoleMatrixIT {
 
     /**
      * Calls a route as a user, with a fresh dataset of the user's tenant wherever the route needs a dataset id, and
-     * a well-formed id that names nothing for its imports, records and fine-tuning jobs.
+     * a well-formed id that names nothing for its imports, records, fine-tuning jobs and model versions.
      */
     private static Response call(Route route, String user) {
         String path = route.path();
-        if (path.startsWith("/v1/fine-tuning/jobs/")) {
+        if (path.startsWith("/v1/fine-tuning/jobs/") || path.startsWith("/v1/models/")) {
             path = path.replace("{id}", NO_SUCH_ID);
         } else if (path.contains("{id}")) {
             path = path.replace("{id}", Gateway.createDataset("acme-steward", Gateway.uniqueName("matrix")));
@@ -166,6 +174,9 @@ class RoleMatrixIT {
             request.contentType("application/json").body(Map.of("id", "matrix-model", "storage_uri", "/etc"));
         } else if (route.method().equals("POST") && path.equals("/v1/fine-tuning/jobs")) {
             request.contentType("application/json").body("{}");
+        } else if (route.method().equals("POST") && path.startsWith("/v1/models/")) {
+            // A comment, which quarantine requires: the unknown version is what answers.
+            request.contentType("application/json").body(Map.of("comment", "role matrix"));
         } else if (route.method().equals("POST") && !path.endsWith("/key-rotations")
                 && !path.startsWith("/v1/fine-tuning/jobs/")) {
             request.contentType("application/json").body(Map.of("name", Gateway.uniqueName("matrix")));

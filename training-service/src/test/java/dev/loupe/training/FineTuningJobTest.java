@@ -56,6 +56,7 @@ import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.grpc.BearerCallCredentials;
 import dev.loupe.support.testing.KeycloakTokens;
+import dev.loupe.training.worker.JobScheduler;
 import dev.loupe.training.worker.LocalWorkers;
 
 import static dev.loupe.support.testing.GrpcAuthenticationContract.assertFailsWith;
@@ -82,6 +83,8 @@ class FineTuningJobTest {
     String dbPassword;
     @Inject
     LocalWorkers workers;
+    @Inject
+    JobScheduler scheduler;
 
     private ManagedChannel channel;
 
@@ -344,6 +347,67 @@ class FineTuningJobTest {
         StatusRuntimeException again = assertFailsWith(Status.Code.FAILED_PRECONDITION,
                 () -> as(ENGINEER).cancelJob(JobActionRequest.newBuilder().setJobId(job.getId()).build()));
         assertEquals(ProblemType.CONFLICT, GrpcProblems.fromStatus(again).type());
+    }
+
+    @Test
+    void aCrashedWorkerIsRelaunchedFromTheLastCheckpoint() throws Exception {
+        // 400 scenes in batches of 4: a checkpoint every 100 steps.
+        FineTuningJob job = as(ENGINEER).createJob(loraJob(LONG_VERSION)
+                .setHyperparameters(Hyperparameters.newBuilder().setEpochs(20).setBatchSize(4))
+                .build()).getJob();
+        awaitJob(job.getId(), Duration.ofMinutes(2), j -> j.getTrainedSteps() > 100);
+        ProcessHandle worker = ProcessHandle.of(workerPid(job.getId())).orElseThrow();
+        worker.destroyForcibly();
+
+        FineTuningJob relaunched = awaitJob(job.getId(), Duration.ofMinutes(1),
+                j -> j.getAttempt() == 2 && j.getState() == JobState.JOB_STATE_RUNNING);
+        String history = messages(allEvents(job.getId()));
+        assertTrue(history.contains("The worker stopped unexpectedly (exit code 137); the job is queued to continue"
+                + " from its last checkpoint"), history);
+        assertTrue(history.contains("Training resumed from step 100 of 2000"), history);
+        assertTrue(relaunched.getTrainedSteps() >= 100);
+        as(ENGINEER).cancelJob(JobActionRequest.newBuilder().setJobId(job.getId()).build());
+        awaitJob(job.getId(), Duration.ofSeconds(10), j -> j.getState() == JobState.JOB_STATE_CANCELLED);
+    }
+
+    @Test
+    void afterARestartAJobThatHadAWorkerIsQueuedAgainAndItsOrphanStopped() throws Exception {
+        FineTuningJob job = as(ENGINEER).createJob(loraJob(LONG_VERSION)
+                .setHyperparameters(Hyperparameters.newBuilder().setEpochs(20).setBatchSize(4))
+                .build()).getJob();
+        as(ENGINEER).pauseJob(JobActionRequest.newBuilder().setJobId(job.getId()).build());
+        awaitJob(job.getId(), Duration.ofMinutes(1), j -> j.getState() == JobState.JOB_STATE_PAUSED);
+        // What a previous run of the service leaves behind: the job running, its worker alive, unfollowed.
+        Process orphan = new ProcessBuilder("bash", "-c", "sleep 300; true", "dev.loupe.engine.worker.TrainerWorker",
+                "target/test-jobs/" + job.getId() + "/job-spec.json").start();
+        List<ProcessHandle> orphanChildren = new ArrayList<>();
+        try {
+            Thread.sleep(200);
+            orphan.descendants().forEach(orphanChildren::add);
+            try (var connection = java.sql.DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+                    var update = connection
+                            .prepareStatement("UPDATE fine_tuning_job SET state = 'running', attempt = 1,"
+                                    + " worker_pid = ? WHERE id = ?")) {
+                update.setLong(1, orphan.pid());
+                update.setString(2, job.getId());
+                assertEquals(1, update.executeUpdate());
+            }
+
+            scheduler.reconcile();
+
+            assertTrue(orphan.waitFor(5, TimeUnit.SECONDS), "the orphaned worker was not stopped");
+            String history = messages(allEvents(job.getId()));
+            assertTrue(history.contains("The training-service restarted; the job is queued to continue from its last"
+                    + " checkpoint"), history);
+            FineTuningJob again = awaitJob(job.getId(), Duration.ofMinutes(1),
+                    j -> j.getState() == JobState.JOB_STATE_RUNNING);
+            assertEquals(1, again.getAttempt(), "a restart does not count as an attempt");
+        } finally {
+            orphan.destroyForcibly();
+            orphanChildren.forEach(ProcessHandle::destroyForcibly);
+        }
+        as(ENGINEER).cancelJob(JobActionRequest.newBuilder().setJobId(job.getId()).build());
+        awaitJob(job.getId(), Duration.ofSeconds(10), j -> j.getState() == JobState.JOB_STATE_CANCELLED);
     }
 
     @Test

@@ -41,7 +41,8 @@ class MigrationTest {
             MigrateResult first = flyway.migrate();
             assertTrue(first.migrationsExecuted > 0, "the first run applies every migration");
             assertEquals(Set.of("base_model", "fine_tuning_job", "fine_tuning_job_event", "fine_tuning_job_checkpoint",
-                    "audit_outbox", "flyway_schema_history"), tables(schema));
+                    "model_version", "model_version_record", "audit_outbox", "flyway_schema_history"),
+                    tables(schema));
 
             MigrateResult second = flyway.migrate();
             assertEquals(0, second.migrationsExecuted, "a second run applies nothing");

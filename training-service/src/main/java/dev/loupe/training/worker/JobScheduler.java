@@ -80,8 +80,11 @@ public class JobScheduler {
         }
     }
 
-    /** Jobs that had a worker when this service last stopped. */
-    private void reconcile() {
+    /**
+     * Reconciles the jobs that have a worker on record but none running in this service: after a restart, those
+     * of the previous run. Runs at start.
+     */
+    public void reconcile() {
         try {
             for (Job job : jobs.inStates(WITH_WORKER).await().atMost(Duration.ofSeconds(30))) {
                 if (workers.runs(job.id())) {
