@@ -183,6 +183,41 @@ class FineTuningIT {
     }
 
     @Test
+    void aJobOutlivesACrashOfTheTrainingService() throws Exception {
+        String id = as("acme-engineer").contentType("application/json")
+                .body(loraJob(200))
+                .post("/v1/fine-tuning/jobs")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
+        long before = awaitJob(id, Duration.ofMinutes(5), j -> j.getInt("trained_steps") >= 10).getInt(
+                "trained_steps");
+
+        // SIGKILL: the service has no chance to stop its worker, which goes on without anyone reading it.
+        StackServices.kill("training-service");
+        assertTrue(workerAlive(id), "the worker outlives the service");
+        StackServices.start("training-service");
+
+        // At start the service stops the orphan and relaunches the job from its last checkpoint.
+        JsonPath resumed = awaitJob(id, Duration.ofMinutes(3),
+                j -> j.getString("status").equals("running") && j.getInt("trained_steps") > before);
+        List<String> messages = as("acme-engineer").queryParam("limit", 100)
+                .get("/v1/fine-tuning/jobs/" + id + "/events")
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("data.message");
+        assertTrue(messages.stream().anyMatch(m -> m.startsWith("The training-service restarted")),
+                messages.toString());
+        assertEquals(1, workerCount(id), "one worker for the job, the orphan stopped");
+        assertEquals(1, resumed.getInt("attempt"), "a restart does not count as an attempt");
+
+        as("acme-engineer").post("/v1/fine-tuning/jobs/" + id + "/cancel").then().statusCode(200);
+        awaitJob(id, Duration.ofSeconds(10), j -> j.getString("status").equals("cancelled"));
+    }
+
+    @Test
     void aBadRequestNamesTheFieldAndQueuesNothing() {
         as("acme-engineer").contentType("application/json")
                 .body(Map.of("model", "loupe-tiny-base", "dataset_version", versionId, "hyperparameters",
@@ -208,12 +243,17 @@ class FineTuningIT {
 
     /** Whether a trainer worker process of the job runs on this machine (the local executor's child JVM). */
     private static boolean workerAlive(String jobId) {
+        return workerCount(jobId) > 0;
+    }
+
+    private static long workerCount(String jobId) {
         return ProcessHandle.allProcesses()
-                .anyMatch(process -> process.info()
+                .filter(process -> process.info()
                         .arguments()
                         .map(arguments -> String.join(" ", arguments))
                         .filter(line -> line.contains("dev.loupe.engine.worker.TrainerWorker") && line.contains(jobId))
-                        .isPresent());
+                        .isPresent())
+                .count();
     }
 
     private static JsonPath awaitJob(String id, Duration timeout, Predicate<JsonPath> condition) {

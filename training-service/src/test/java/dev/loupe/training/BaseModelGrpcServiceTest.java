@@ -262,6 +262,8 @@ class BaseModelGrpcServiceTest {
         TestCheckpoints.write(folderInRoot(id));
         assertInvalid("id", () -> as(PLATFORM_ADMIN).registerBaseModel(register("", id)));
         assertInvalid("id", () -> as(PLATFORM_ADMIN).registerBaseModel(register("LLaVA 7B", id)));
+        assertInvalid("id",
+                () -> as(PLATFORM_ADMIN).registerBaseModel(register("01a21c5c-f98c-70ff-81da-24c9dd863f0b", id)));
         assertInvalid("display_name", () -> as(PLATFORM_ADMIN).registerBaseModel(register(id, id).toBuilder()
                 .setDisplayName("x".repeat(201))
                 .build()));

@@ -23,6 +23,7 @@ import dev.loupe.contracts.common.v1.PageRequest;
 import dev.loupe.contracts.dataset.v1.Split;
 import dev.loupe.contracts.dataset.v1.StreamExamplesRequest;
 import dev.loupe.contracts.governance.v1.AuditEvent;
+import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.contracts.training.v1.Checkpoint;
 import dev.loupe.contracts.training.v1.CreateJobRequest;
 import dev.loupe.contracts.training.v1.CreateJobResponse;
@@ -74,6 +75,7 @@ class FineTuningJobTest {
     static final String NO_VALIDATION_VERSION = "0190a4c4-0000-7000-8000-00000000000b";
     static final String LONG_VERSION = "0190a4c4-0000-7000-8000-00000000000c";
     static final String ENGINEER = "acme-engineer";
+    static final String LEAD = "acme-lead";
 
     @ConfigProperty(name = "quarkus.datasource.jdbc.url")
     String jdbcUrl;
@@ -127,7 +129,8 @@ class FineTuningJobTest {
     @Test
     void aLoraJobStreamsItsExamplesTrainsEvaluatesAndSucceeds() throws Exception {
         int requestsBefore = TestExampleService.REQUESTS.size();
-        FineTuningJob created = as(ENGINEER).createJob(loraJob(TRAIN_VERSION).build()).getJob();
+        // Started by the tenant's lead, an engineer and a compliance officer in one: the four-eyes case below.
+        FineTuningJob created = as(LEAD).createJob(loraJob(TRAIN_VERSION).build()).getJob();
 
         assertEquals(JobState.JOB_STATE_QUEUED, created.getState());
         assertEquals("loupe-tiny-base", created.getModel());
@@ -139,7 +142,7 @@ class FineTuningJobTest {
         assertEquals(Precision.PRECISION_FP32, created.getHyperparameters().getPrecision());
         assertTrue(created.getMethod().getFreezeVisionEncoder());
         assertTrue(created.getEstimatedMemoryBytes() > 1L << 30);
-        assertEquals("acme-engineer", created.getCreatedBy().getUsername());
+        assertEquals(LEAD, created.getCreatedBy().getUsername());
 
         FineTuningJob done = awaitJob(created.getId(), Duration.ofMinutes(4),
                 job -> job.getState() == JobState.JOB_STATE_SUCCEEDED || job.getState() == JobState.JOB_STATE_FAILED);
@@ -155,6 +158,9 @@ class FineTuningJobTest {
         double tunedLoss = done.getEvaluationOrThrow("loss");
         assertTrue(tunedLoss < baseLoss / 2, "validation loss " + baseLoss + " -> " + tunedLoss);
         assertEquals(16.0, done.getEvaluationOrThrow("examples"));
+        // The answers are JSON objects: they are also scored field by field.
+        assertTrue(done.getEvaluationMap().keySet().containsAll(List.of("field_f1", "json_valid")),
+                done.getEvaluationMap().toString());
         assertTrue(done.getEvaluationOrThrow("token_accuracy") > done.getBaseEvaluationOrThrow("token_accuracy"));
 
         // Events: gapless, from the creation to the end, with a metrics event per step.
@@ -185,7 +191,7 @@ class FineTuningJobTest {
         for (StreamExamplesRequest read : reads) {
             assertEquals(created.getId(), read.getJobId());
             assertEquals("acme", read.getTenant());
-            assertEquals("acme-engineer", read.getOnBehalfOf().getUsername());
+            assertEquals(LEAD, read.getOnBehalfOf().getUsername());
         }
         assertTrue(TestExampleService.CALLERS.stream().allMatch("loupe-training-service"::equals));
 
@@ -236,7 +242,7 @@ class FineTuningJobTest {
         assertEquals(64, lineage.getBaseModelHash().length());
         assertTrue(lineage.getCodeVersion().startsWith("loupe "));
         assertTrue(lineage.getHardwareMap().containsKey("cpus"));
-        assertEquals("acme-engineer", version.getTrainedBy().getUsername());
+        assertEquals(LEAD, version.getTrainedBy().getUsername());
         assertFalse(version.hasReviewedBy());
 
         // At rest the weights are sealed: no file of the version holds the adapter's bytes in the clear.
@@ -276,6 +282,10 @@ class FineTuningJobTest {
                 .setComment("validation loss halved")
                 .build();
         assertFailsWith(Status.Code.PERMISSION_DENIED, () -> as(ENGINEER).approveModelVersion(review));
+        // Four eyes: the lead is a compliance officer but started the job.
+        StatusRuntimeException ownJob = assertFailsWith(Status.Code.PERMISSION_DENIED,
+                () -> as(LEAD).approveModelVersion(review));
+        assertTrue(GrpcProblems.fromStatus(ownJob).detail().contains("another compliance officer"));
         assertFailsWith(Status.Code.NOT_FOUND, () -> as("globex-compliance").approveModelVersion(review));
         ModelVersion approved = as("acme-compliance").approveModelVersion(review);
         assertEquals(ModelVersionState.MODEL_VERSION_STATE_APPROVED, approved.getState());
@@ -304,11 +314,11 @@ class FineTuningJobTest {
                 .build()).getModelVersionsList().stream().noneMatch(found -> found.getId().equals(id)));
         assertFailsWith(Status.Code.PERMISSION_DENIED, () -> as("acme-compliance").findModelsTrainedOn(search.build()));
 
-        assertEquals(List.of("model.version.registered", "model.version.exported", "model.version.approved"),
-                TestClients.outboxEventsAbout(jdbcUrl, dbUser, dbPassword, id)
-                        .stream()
-                        .map(AuditEvent::getAction)
-                        .toList());
+        List<AuditEvent> audited = TestClients.outboxEventsAbout(jdbcUrl, dbUser, dbPassword, id);
+        assertEquals(List.of("model.version.registered", "model.version.exported", "model.version.approved",
+                "model.version.approved"), audited.stream().map(AuditEvent::getAction).toList());
+        assertEquals(List.of(Outcome.OUTCOME_SUCCESS, Outcome.OUTCOME_SUCCESS, Outcome.OUTCOME_DENIED,
+                Outcome.OUTCOME_SUCCESS), audited.stream().map(AuditEvent::getOutcome).toList());
     }
 
     @Test

@@ -121,7 +121,8 @@ public class JobProgress {
             case "evaluation" -> inTransaction(jobId, (tx, job) -> {
                 boolean base = line.path("model").asText().equals("base");
                 Map<String, Double> scores = numbers(line, List.of("loss", "token_accuracy", "exact_match",
-                        "examples"));
+                        "examples", "field_precision", "field_recall", "field_f1", "json_valid", "grounded_accuracy",
+                        "mean_iou"));
                 Job scored = withEvaluation(job, base ? job.evaluation() : scores,
                         base ? scores : job.baseEvaluation());
                 Map<String, Double> metrics = new LinkedHashMap<>(scores);

@@ -24,6 +24,7 @@ import dev.loupe.support.audit.AuditEvents;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.error.SqlStates;
+import dev.loupe.support.id.Ids;
 import dev.loupe.support.security.Caller;
 import dev.loupe.training.config.TrainingConfig;
 import dev.loupe.training.model.BaseModel;
@@ -199,6 +200,11 @@ public class BaseModelService {
             return ProblemException.invalid("id",
                     "id must be 1 to 100 lower-case letters, digits, '.', '_' or '-', starting with a letter or"
                             + " digit");
+        }
+        if (Ids.parse(id).isPresent()) {
+            // GET /v1/models/{id} tells a base model from a fine-tuned version by this form.
+            return ProblemException.invalid("id", "id must not have the form of a UUID, which names fine-tuned model"
+                    + " versions");
         }
         if (displayName.length() > MAX_DISPLAY_NAME_LENGTH) {
             return ProblemException.invalid("display_name",

@@ -3,6 +3,7 @@ package dev.loupe.engine.worker;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
 
@@ -26,7 +27,8 @@ import dev.loupe.engine.train.TrainingBatch;
  * Measures a model on validation examples, {@code batchSize} at a time: the mean cross-entropy over the trained
  * tokens, the share of trained tokens that are the model's most likely next token (teacher-forced, so each
  * prediction sees the true tokens before it), and the share of examples whose last assistant turn, generated
- * greedily from the conversation before it, is the expected one exactly (both trimmed). Every array an evaluation
+ * greedily from the conversation before it, is the expected one exactly (both trimmed); and for answers that are
+ * JSON objects or boxes, field-level and IoU scores ({@link AnswerScores}). Every array an evaluation
  * makes lives in a sub-manager of the caller's manager, closed batch by batch.
  */
 final class Evaluator {
@@ -40,8 +42,9 @@ final class Evaluator {
      * @param tokenAccuracy in [0, 1]
      * @param exactMatch in [0, 1]
      * @param examples how many examples were measured
+     * @param answers the structured-output and box scores of the generated answers ({@link AnswerScores})
      */
-    record Scores(double loss, double tokenAccuracy, double exactMatch, int examples) {
+    record Scores(double loss, double tokenAccuracy, double exactMatch, int examples, Map<String, Double> answers) {
     }
 
     /** An example with the prompt that precedes its last assistant turn and that turn's expected text. */
@@ -97,6 +100,7 @@ final class Evaluator {
         long labelled = 0;
         long correct = 0;
         int matches = 0;
+        AnswerScores answers = new AnswerScores();
         for (int from = 0; from < cases.size(); from += batchSize) {
             if (stop.getAsBoolean()) {
                 return Optional.empty();
@@ -133,12 +137,14 @@ final class Evaluator {
                         Collections.singleton(tokenizer.turnEndTokenId()));
                 List<long[]> generated = generator.generate(scratch, prompts, promptPixels, greedy, true);
                 for (int i = 0; i < part.size(); i++) {
-                    matches += tokenizer.decode(generated.get(i)).trim().equals(part.get(i).expected()) ? 1 : 0;
+                    String answer = tokenizer.decode(generated.get(i)).trim();
+                    matches += answer.equals(part.get(i).expected()) ? 1 : 0;
+                    answers.add(answer, part.get(i).expected());
                 }
             }
         }
         return Optional.of(new Scores(lossSum / labelled, (double) correct / labelled,
-                (double) matches / cases.size(), cases.size()));
+                (double) matches / cases.size(), cases.size(), answers.metrics()));
     }
 
     /** Positions whose next token is labelled and is the argmax of the position's logits. */

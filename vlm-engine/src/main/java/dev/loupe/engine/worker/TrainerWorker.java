@@ -5,7 +5,9 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -503,8 +505,8 @@ public final class TrainerWorker {
 
     private static WorkerReport.Evaluation evaluation(WorkerReport.EvaluatedModel model, long step,
             Evaluator.Scores scores) {
-        return new WorkerReport.Evaluation(model, step, scores.loss(), scores.tokenAccuracy(), scores.exactMatch(),
-                scores.examples());
+        return WorkerReport.Evaluation.of(model, step, scores.loss(), scores.tokenAccuracy(), scores.exactMatch(),
+                scores.examples(), scores.answers());
     }
 
     /**
@@ -516,12 +518,13 @@ public final class TrainerWorker {
         ObjectNode root = JSON.createObjectNode();
         for (WorkerReport.Evaluation evaluation : new WorkerReport.Evaluation[]{base, fineTuned}) {
             if (evaluation != null) {
-                root.putObject(evaluation.model().name())
+                ObjectNode scores = root.putObject(evaluation.model().name())
                         .put("step", evaluation.step())
                         .put("loss", evaluation.loss())
                         .put("token_accuracy", evaluation.tokenAccuracy())
                         .put("exact_match", evaluation.exactMatch())
                         .put("examples", evaluation.examples());
+                evaluation.answerScores().forEach(scores::put);
             }
         }
         Files.createDirectories(spec.output());
@@ -541,9 +544,15 @@ public final class TrainerWorker {
         if (!base.isObject()) {
             return Optional.empty();
         }
-        return Optional.of(new WorkerReport.Evaluation(WorkerReport.EvaluatedModel.base, base.path("step").asLong(),
+        Map<String, Double> answers = new LinkedHashMap<>();
+        for (String name : AnswerScores.NAMES) {
+            if (base.path(name).isNumber()) {
+                answers.put(name, base.path(name).asDouble());
+            }
+        }
+        return Optional.of(WorkerReport.Evaluation.of(WorkerReport.EvaluatedModel.base, base.path("step").asLong(),
                 base.path("loss").asDouble(), base.path("token_accuracy").asDouble(),
-                base.path("exact_match").asDouble(), base.path("examples").asInt()));
+                base.path("exact_match").asDouble(), base.path("examples").asInt(), answers));
     }
 
     /**

@@ -1,5 +1,8 @@
 package dev.loupe.engine.worker;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import com.fasterxml.jackson.annotation.JsonTypeName;
@@ -62,10 +65,41 @@ public sealed interface WorkerReport {
      * @param exactMatch the share of examples whose last assistant turn, generated greedily from the conversation
      *        before it, equals the expected one (both trimmed)
      * @param examples how many examples were measured
+     * @param fieldF1 with {@code fieldPrecision}, {@code fieldRecall} and {@code jsonValid}: the structured-output
+     *        scores of the examples whose expected answer is a JSON object ({@link AnswerScores}); null when none is
+     * @param groundedAccuracy with {@code meanIou}: the box scores of the examples whose expected answer is a box;
+     *        null when none is
      */
     @JsonTypeName("evaluation")
     record Evaluation(EvaluatedModel model, long step, double loss, double tokenAccuracy, double exactMatch,
-            int examples) implements WorkerReport {
+            int examples, @JsonInclude(JsonInclude.Include.NON_NULL) Double fieldPrecision,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Double fieldRecall,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Double fieldF1,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Double jsonValid,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Double groundedAccuracy,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Double meanIou) implements WorkerReport {
+
+        /** The answer scores by their report names ({@code field_f1}, ...), those measured only. */
+        Map<String, Double> answerScores() {
+            Map<String, Double> scores = new LinkedHashMap<>();
+            String[] names = {"field_precision", "field_recall", "field_f1", "json_valid", "grounded_accuracy",
+                    "mean_iou"};
+            Double[] values = {fieldPrecision, fieldRecall, fieldF1, jsonValid, groundedAccuracy, meanIou};
+            for (int i = 0; i < names.length; i++) {
+                if (values[i] != null) {
+                    scores.put(names[i], values[i]);
+                }
+            }
+            return scores;
+        }
+
+        static Evaluation of(EvaluatedModel model, long step, double loss, double tokenAccuracy, double exactMatch,
+                int examples, Map<String, Double> answerScores) {
+            return new Evaluation(model, step, loss, tokenAccuracy, exactMatch, examples,
+                    answerScores.get("field_precision"), answerScores.get("field_recall"),
+                    answerScores.get("field_f1"), answerScores.get("json_valid"),
+                    answerScores.get("grounded_accuracy"), answerScores.get("mean_iou"));
+        }
     }
 
     /**
