@@ -123,6 +123,19 @@ public class JobScheduler {
         }
     }
 
+    /**
+     * The queued job to launch next: from the tenant with the fewest running jobs, among tenants below their limit
+     * (fair share); within it, the highest priority, then the oldest (ids sort by creation). Empty when every
+     * queued job's tenant is at its limit.
+     */
+    static Optional<Job> next(List<Job> queued, Map<String, Integer> runningPerTenant, int maxRunningPerTenant) {
+        return queued.stream()
+                .filter(job -> runningPerTenant.getOrDefault(job.tenant(), 0) < maxRunningPerTenant)
+                .min(Comparator.<Job>comparingInt(job -> runningPerTenant.getOrDefault(job.tenant(), 0))
+                        .thenComparing(Comparator.comparingInt(Job::priority).reversed())
+                        .thenComparing(Job::id));
+    }
+
     /** One look at the queue. Runs on the scheduler's thread only. */
     void tick() {
         try {
@@ -143,12 +156,7 @@ public class JobScheduler {
             List<Job> queued = new ArrayList<>(
                     jobs.inStates(List.of(JobStatus.QUEUED.dbName)).await().atMost(Duration.ofSeconds(30)));
             while (free > 0) {
-                Optional<Job> next = queued.stream()
-                        .filter(job -> runningPerTenant.getOrDefault(job.tenant(), 0) < config.jobs()
-                                .maxRunningPerTenant())
-                        .min(Comparator.<Job>comparingInt(job -> runningPerTenant.getOrDefault(job.tenant(), 0))
-                                .thenComparing(Comparator.comparingInt(Job::priority).reversed())
-                                .thenComparing(Job::id));
+                Optional<Job> next = next(queued, runningPerTenant, config.jobs().maxRunningPerTenant());
                 if (next.isEmpty()) {
                     return;
                 }
