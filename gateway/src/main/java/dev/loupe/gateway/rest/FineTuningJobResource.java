@@ -1,6 +1,7 @@
 package dev.loupe.gateway.rest;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -95,6 +96,9 @@ public class FineTuningJobResource {
 
     /** Request fields of CreateJob by their REST names, where these differ. */
     private static final Map<String, String> REST_FIELD_NAMES = Map.of("dataset_version_id", "dataset_version");
+
+    /** How often a live stream without events sends a comment. */
+    static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
 
     /** The SSE event name of a failure that ends the live stream after it started. */
     static final String PROBLEM_EVENT = "problem";
@@ -225,7 +229,7 @@ public class FineTuningJobResource {
         Multi<JobEvent> events = calls.eventStreamOnBehalfOfCaller(training)
                 .watchJobEvents(
                         WatchJobEventsRequest.newBuilder().setJobId(id).setAfterSequence(afterSequence).build());
-        return eventStream(events, sse, headers.getHeaderString(RequestIdFilter.HEADER));
+        return eventStream(events, sse, headers.getHeaderString(RequestIdFilter.HEADER), KEEP_ALIVE);
     }
 
     @GET
@@ -402,7 +406,25 @@ public class FineTuningJobResource {
      * becomes a last {@code problem} event instead of a status. The stream's deadline passing ends it quietly:
      * the client reconnects with Last-Event-ID.
      */
-    static Multi<OutboundSseEvent> eventStream(Multi<JobEvent> events, Sse sse, String requestId) {
+    /**
+     * The SSE events of a job's events; a comment every {@code keepAlive} while none comes, so that proxies do not
+     * cut a quiet stream (a job evaluating for minutes reports nothing). It ends when the events end.
+     */
+    static Multi<OutboundSseEvent> eventStream(Multi<JobEvent> events, Sse sse, String requestId,
+            Duration keepAlive) {
+        OutboundSseEvent end = sse.newEventBuilder().comment("end").build();
+        Multi<OutboundSseEvent> comments = Multi.createFrom()
+                .ticks()
+                .every(keepAlive)
+                .map(tick -> sse.newEventBuilder().comment("keep-alive").build());
+        return Multi.createBy()
+                .merging()
+                .streams(eventsOf(events, sse, requestId).onCompletion().continueWith(end), comments)
+                .select()
+                .first(event -> event != end);
+    }
+
+    private static Multi<OutboundSseEvent> eventsOf(Multi<JobEvent> events, Sse sse, String requestId) {
         return events
                 .map(event -> sse.newEventBuilder()
                         .id(Long.toString(event.getSequence()))

@@ -201,7 +201,8 @@ class FineTuningJobRequestsTest {
                 .build();
 
         List<OutboundSseEvent> sent = FineTuningJobResource
-                .eventStream(Multi.createFrom().item(metrics), SseImpl.INSTANCE, "r-1")
+                .eventStream(Multi.createFrom().item(metrics), SseImpl.INSTANCE, "r-1",
+                        FineTuningJobResource.KEEP_ALIVE)
                 .collect()
                 .asList()
                 .await()
@@ -217,7 +218,8 @@ class FineTuningJobRequestsTest {
     void failureAfterTheStreamStartedIsALastProblemEvent() {
         Multi<JobEvent> failing = Multi.createFrom().failure(Status.NOT_FOUND.asRuntimeException());
 
-        List<OutboundSseEvent> sent = FineTuningJobResource.eventStream(failing, SseImpl.INSTANCE, "r-1")
+        List<OutboundSseEvent> sent = FineTuningJobResource
+                .eventStream(failing, SseImpl.INSTANCE, "r-1", FineTuningJobResource.KEEP_ALIVE)
                 .collect()
                 .asList()
                 .await()
@@ -231,13 +233,35 @@ class FineTuningJobRequestsTest {
     }
 
     @Test
-    void theStreamsDeadlineEndsItQuietly() {
-        Multi<JobEvent> expired = Multi.createFrom().failure(Status.DEADLINE_EXCEEDED.asRuntimeException());
+    void aQuietStreamSendsKeepAliveCommentsAndEndsWithItsEvents() {
+        JobEvent last = JobEvent.newBuilder().setId("e-9").setSequence(9).setType(EventType.EVENT_TYPE_MESSAGE).build();
+        Multi<JobEvent> slow = Multi.createFrom().item(last).onItem().call(event -> io.smallrye.mutiny.Uni.createFrom()
+                .nullItem()
+                .onItem()
+                .delayIt()
+                .by(java.time.Duration.ofMillis(300)));
 
-        assertEquals(List.of(), FineTuningJobResource.eventStream(expired, SseImpl.INSTANCE, "r-1")
+        List<OutboundSseEvent> sent = FineTuningJobResource
+                .eventStream(slow, SseImpl.INSTANCE, "r-1", java.time.Duration.ofMillis(50))
                 .collect()
                 .asList()
                 .await()
-                .indefinitely());
+                .atMost(java.time.Duration.ofSeconds(5));
+
+        assertTrue(sent.size() >= 3, "keep-alive comments while the event was on its way: " + sent.size());
+        assertEquals("keep-alive", sent.get(0).getComment());
+        assertEquals("9", sent.get(sent.size() - 1).getId());
+    }
+
+    @Test
+    void theStreamsDeadlineEndsItQuietly() {
+        Multi<JobEvent> expired = Multi.createFrom().failure(Status.DEADLINE_EXCEEDED.asRuntimeException());
+
+        assertEquals(List.of(),
+                FineTuningJobResource.eventStream(expired, SseImpl.INSTANCE, "r-1", FineTuningJobResource.KEEP_ALIVE)
+                        .collect()
+                        .asList()
+                        .await()
+                        .indefinitely());
     }
 }
