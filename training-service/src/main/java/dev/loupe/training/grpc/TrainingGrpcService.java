@@ -263,10 +263,13 @@ public class TrainingGrpcService extends MutinyTrainingServiceGrpc.TrainingServi
                     try {
                         PipedOutputStream writer = new PipedOutputStream(archive);
                         Infrastructure.getDefaultWorkerPool().execute(() -> {
-                            try (writer) {
+                            try {
                                 versions.writeArchive(version, writer);
                             } catch (IOException | RuntimeException e) {
+                                // Set before the pipe closes, so the reader never takes the end for a success.
                                 failure.set(e);
+                            } finally {
+                                closeQuietly(writer);
                             }
                         });
                     } catch (IOException e) {
@@ -276,8 +279,19 @@ public class TrainingGrpcService extends MutinyTrainingServiceGrpc.TrainingServi
                             .repeating()
                             .supplier(() -> nextChunk(archive, failure))
                             .until(chunk -> chunk.getData().isEmpty())
-                            .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+                            .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                            // A client that goes away: the writer's next write fails and it lets go of the key.
+                            .onTermination()
+                            .invoke(() -> closeQuietly(archive));
                 });
+    }
+
+    private static void closeQuietly(java.io.Closeable closeable) {
+        try {
+            closeable.close();
+        } catch (IOException e) {
+            // Nothing more to do with it.
+        }
     }
 
     /** The next chunk of the archive; the default (empty) chunk at its end. */

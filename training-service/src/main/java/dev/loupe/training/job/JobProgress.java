@@ -43,8 +43,6 @@ public class JobProgress {
     static final String SUCCEEDED = "training.job.succeeded";
     static final String FAILED = "training.job.failed";
     private static final Duration DB_TIMEOUT = Duration.ofSeconds(30);
-    /** The worker's exit code after a stop on request (SIGTERM), with a checkpoint saved. */
-    static final int STOPPED_EXIT_CODE = 143;
     private static final Logger LOG = Logger.getLogger(JobProgress.class);
 
     /**
@@ -261,9 +259,11 @@ public class JobProgress {
             message = "Job succeeded after " + job.trainedSteps() + " steps; model version " + version.name()
                     + " registered for review";
             audit = SUCCEEDED;
-        } else if ("pause".equals(job.stopRequested()) && exit.exitCode() == STOPPED_EXIT_CODE) {
+        } else if ("pause".equals(job.stopRequested())) {
+            // Whatever the exit (a worker killed after the grace period too): the user asked for a pause, and a
+            // resume continues from the last checkpoint. A pause is not an attempt that failed.
             next = withProgress(JobService.with(job, JobStatus.PAUSED, null), job.trainedSteps(), job.totalSteps(),
-                    job.attempt(), null, job.startedAt());
+                    job.attempt() - 1, null, job.startedAt());
             message = "Job paused at step " + job.trainedSteps() + "; a resume continues from its checkpoint";
         } else if (exit.failedReason() != null && (exit.exitCode() == 1 || exit.exitCode() == 2)) {
             next = JobService.ended(job, JobStatus.FAILED, exit.failedReason());
@@ -358,35 +358,26 @@ public class JobProgress {
 
     static Job withProgress(Job job, long trainedSteps, long totalSteps, int attempt, Long workerPid,
             Instant startedAt) {
-        return new Job(job.id(), job.tenant(), job.baseModelId(), job.baseModelHash(), job.datasetId(),
-                job.datasetVersionId(), job.manifestHash(), job.trainCount(), job.validationCount(),
-                job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
-                job.priority(), job.estimatedMemoryBytes(), job.status(), job.stopRequested(), job.failureReason(),
-                trainedSteps, totalSteps, attempt, workerPid, job.evaluation(), job.baseEvaluation(),
-                job.outputPath(), job.artifactPath(), job.resultModelVersionId(), job.createdAt(), startedAt,
-                job.finishedAt(),
-                job.createdByUserId(), job.createdByUsername());
+        return job.with(c -> {
+            c.trainedSteps = trainedSteps;
+            c.totalSteps = totalSteps;
+            c.attempt = attempt;
+            c.workerPid = workerPid;
+            c.startedAt = startedAt;
+        });
     }
 
     private static Job withEvaluation(Job job, Map<String, Double> evaluation, Map<String, Double> baseEvaluation) {
-        return new Job(job.id(), job.tenant(), job.baseModelId(), job.baseModelHash(), job.datasetId(),
-                job.datasetVersionId(), job.manifestHash(), job.trainCount(), job.validationCount(),
-                job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
-                job.priority(), job.estimatedMemoryBytes(), job.status(), job.stopRequested(), job.failureReason(),
-                job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(), evaluation, baseEvaluation,
-                job.outputPath(), job.artifactPath(), job.resultModelVersionId(), job.createdAt(), job.startedAt(),
-                job.finishedAt(),
-                job.createdByUserId(), job.createdByUsername());
+        return job.with(c -> {
+            c.evaluation = evaluation;
+            c.baseEvaluation = baseEvaluation;
+        });
     }
 
     private static Job withResult(Job job, String artifact, String modelVersionId) {
-        return new Job(job.id(), job.tenant(), job.baseModelId(), job.baseModelHash(), job.datasetId(),
-                job.datasetVersionId(), job.manifestHash(), job.trainCount(), job.validationCount(),
-                job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
-                job.priority(), job.estimatedMemoryBytes(), job.status(), job.stopRequested(), job.failureReason(),
-                job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(), job.evaluation(),
-                job.baseEvaluation(), job.outputPath(), artifact, modelVersionId, job.createdAt(), job.startedAt(),
-                job.finishedAt(),
-                job.createdByUserId(), job.createdByUsername());
+        return job.with(c -> {
+            c.artifactPath = artifact;
+            c.resultModelVersionId = modelVersionId;
+        });
     }
 }

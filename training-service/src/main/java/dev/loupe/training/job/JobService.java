@@ -109,7 +109,7 @@ public class JobService {
         JobSettings settings = JobSettings.of(request);
         String validationSplit = request.getValidationSplit().isEmpty() ? "validation" : request.getValidationSplit();
         String key = request.getIdempotencyKey();
-        String requestHash = Sha256.hex(request.toBuilder().clearIdempotencyKey().build().toByteArray());
+        String requestHash = Sha256.hex(deterministicBytes(request.toBuilder().clearIdempotencyKey().build()));
         Uni<Optional<Job>> earlier = key.isEmpty()
                 ? Uni.createFrom().item(Optional.empty())
                 : jobs.findByIdempotencyKey(tenant, caller.userId(), key);
@@ -130,6 +130,20 @@ public class JobService {
                 changed.fireAsync(new JobsChanged(created.job().id()));
             }
         });
+    }
+
+    /** The message's bytes with map entries in key order, so that equal requests hash alike. */
+    private static byte[] deterministicBytes(CreateJobRequest request) {
+        try {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            com.google.protobuf.CodedOutputStream out = com.google.protobuf.CodedOutputStream.newInstance(bytes);
+            out.useDeterministicSerialization();
+            request.writeTo(out);
+            out.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static void validate(CreateJobRequest request) {
@@ -455,26 +469,21 @@ public class JobService {
 
     /** The job with another state and stop request. */
     public static Job with(Job job, JobStatus status, String stopRequested) {
-        return new Job(job.id(), job.tenant(), job.baseModelId(), job.baseModelHash(), job.datasetId(),
-                job.datasetVersionId(), job.manifestHash(), job.trainCount(), job.validationCount(),
-                job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
-                job.priority(), job.estimatedMemoryBytes(), status, stopRequested, job.failureReason(),
-                job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(), job.evaluation(),
-                job.baseEvaluation(), job.outputPath(), job.artifactPath(), job.resultModelVersionId(), job.createdAt(),
-                job.startedAt(),
-                job.finishedAt(), job.createdByUserId(), job.createdByUsername());
+        return job.with(c -> {
+            c.status = status;
+            c.stopRequested = stopRequested;
+        });
     }
 
     /** The job ended in a final state, with no worker. */
     public static Job ended(Job job, JobStatus status, String failureReason) {
-        return new Job(job.id(), job.tenant(), job.baseModelId(), job.baseModelHash(), job.datasetId(),
-                job.datasetVersionId(), job.manifestHash(), job.trainCount(), job.validationCount(),
-                job.validationSplit(), job.method(), job.hyperparameters(), job.seed(), job.suffix(), job.metadata(),
-                job.priority(), job.estimatedMemoryBytes(), status, null, failureReason, job.trainedSteps(),
-                job.totalSteps(), job.attempt(), null, job.evaluation(), job.baseEvaluation(), job.outputPath(),
-                job.artifactPath(), job.resultModelVersionId(), job.createdAt(), job.startedAt(),
-                JobRepository.micros(Instant.now()),
-                job.createdByUserId(), job.createdByUsername());
+        return job.with(c -> {
+            c.status = status;
+            c.stopRequested = null;
+            c.failureReason = failureReason;
+            c.workerPid = null;
+            c.finishedAt = JobRepository.micros(Instant.now());
+        });
     }
 
     private int pageSize(int limit) {

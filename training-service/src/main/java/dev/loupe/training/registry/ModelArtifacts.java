@@ -94,12 +94,17 @@ public class ModelArtifacts {
         return new Sealed(folder, keyName(tenant), key.wrapped(), names, hash, bytes);
     }
 
-    /** Writes the version's files, decrypted, as a zip archive (names as the worker wrote them). */
+    /**
+     * Writes the version's files, decrypted, as a zip archive (names as the worker wrote them). The archive is
+     * finished only when every file opened: on a failure it stays incomplete, so that a reader cannot take a cut
+     * file for the whole. The caller closes {@code out}.
+     */
     public void writeZip(String tenant, String modelVersionId, String keyName, String wrappedKey,
             List<String> files, OutputStream out) throws IOException {
         byte[] key = dataKeys.unwrap(keyName, wrappedKey);
         Path folder = versionFolder(tenant, modelVersionId);
-        try (ZipOutputStream zip = new ZipOutputStream(out)) {
+        try {
+            ZipOutputStream zip = new ZipOutputStream(out);
             for (String name : files) {
                 zip.putNextEntry(new ZipEntry(name));
                 try (InputStream in = Files.newInputStream(folder.resolve(sealedName(name)))) {
@@ -107,6 +112,8 @@ public class ModelArtifacts {
                 }
                 zip.closeEntry();
             }
+            zip.finish();
+            zip.flush();
         } finally {
             Arrays.fill(key, (byte) 0);
         }

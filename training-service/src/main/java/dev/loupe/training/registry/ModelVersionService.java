@@ -194,16 +194,18 @@ public class ModelVersionService {
     }
 
     /**
-     * Checks that the caller may export the version and records the export; the caller then writes the archive
-     * with {@link #writeArchive}.
+     * Checks that the caller may export the version (an approved or retired one) and records the export; the
+     * caller then writes the archive with {@link #writeArchive}.
      */
     public Uni<ModelVersion> startExport(Caller caller, String id) {
         String tenant = caller.requireTenant();
         return versions.pool().withTransaction(tx -> versions.get(tx, tenant, id).chain(found -> {
             ModelVersion version = found.orElseThrow(() -> ProblemException.notFound("model version", id));
-            if (version.state().equals("erased")) {
+            // Weights leave Loupe only once a compliance officer has approved them (retired ones were approved);
+            // a candidate's, a quarantined one's or an erased one's do not.
+            if (!version.state().equals(ModelVersion.APPROVED) && !version.state().equals(ModelVersion.RETIRED)) {
                 return Uni.createFrom().failure(new ProblemException(ProblemType.CONFLICT, "model version "
-                        + version.name() + " was erased"));
+                        + version.name() + " is " + version.state() + ": only approved versions are exported"));
             }
             return outbox.add(tx, AuditEvents.byCaller(caller, BaseModelService.AUDIT_SOURCE, EXPORTED,
                     "model_version", id, Outcome.OUTCOME_SUCCESS, Map.of("name", version.name(), "artifact_hash",

@@ -1,8 +1,6 @@
 package dev.loupe.training.repository;
 
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -55,7 +53,8 @@ public class JobRepository {
                         job.validationCount(), job.validationSplit(), new JsonObject(job.method()),
                         new JsonObject(job.hyperparameters()), job.seed(), job.suffix(),
                         new JsonObject(new LinkedHashMap<>(job.metadata())), job.priority(),
-                        job.estimatedMemoryBytes(), job.status().dbName, job.outputPath(), utc(job.createdAt()),
+                        job.estimatedMemoryBytes(), job.status().dbName, job.outputPath(),
+                        SqlValues.utc(job.createdAt()),
                         job.createdByUserId(), job.createdByUsername(), idempotencyKey)))
                 .replaceWithVoid();
     }
@@ -120,7 +119,7 @@ public class JobRepository {
                         job.failureReason(), job.trainedSteps(), job.totalSteps(), job.attempt(), job.workerPid(),
                         new JsonObject(new LinkedHashMap<>(job.evaluation())),
                         new JsonObject(new LinkedHashMap<>(job.baseEvaluation())), job.artifactPath(),
-                        utc(job.startedAt()), utc(job.finishedAt()), job.resultModelVersionId())))
+                        SqlValues.utc(job.startedAt()), SqlValues.utc(job.finishedAt()), job.resultModelVersionId())))
                 .replaceWithVoid();
     }
 
@@ -136,7 +135,7 @@ public class JobRepository {
                 .call(sequence -> client.preparedQuery("INSERT INTO fine_tuning_job_event (job_id, sequence, id,"
                         + " level, type, message, metrics, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                         .execute(Tuple.from(Arrays.asList(jobId, sequence, id, level, type, message,
-                                new JsonObject(new LinkedHashMap<>(metrics)), utc(now)))))
+                                new JsonObject(new LinkedHashMap<>(metrics)), SqlValues.utc(now)))))
                 .map(sequence -> new JobEvent(jobId, sequence, id, level, type, message, metrics,
                         micros(now)));
     }
@@ -151,7 +150,7 @@ public class JobRepository {
                     for (Row row : rows) {
                         events.add(new JobEvent(row.getString("job_id"), row.getLong("sequence"), row.getString("id"),
                                 row.getString("level"), row.getString("type"), row.getString("message"),
-                                doubles(row.getJsonObject("metrics")), instant(row, "created_at")));
+                                SqlValues.doubles(row.getJsonObject("metrics")), instant(row, "created_at")));
                     }
                     return events;
                 });
@@ -162,7 +161,9 @@ public class JobRepository {
         return client.preparedQuery("SELECT metrics FROM fine_tuning_job_event WHERE job_id = $1 AND type = 'metrics'"
                 + " AND (metrics ->> 'step')::float8 = $2 AND metrics ? 'learning_rate' ORDER BY sequence DESC LIMIT 1")
                 .execute(Tuple.of(jobId, (double) step))
-                .map(rows -> rows.rowCount() == 0 ? Map.of() : doubles(rows.iterator().next().getJsonObject(0)));
+                .map(rows -> rows.rowCount() == 0
+                        ? Map.of()
+                        : SqlValues.doubles(rows.iterator().next().getJsonObject(0)));
     }
 
     /** The folder of a base model's checkpoint (its storage_uri). */
@@ -178,7 +179,7 @@ public class JobRepository {
                 + " path, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (job_id, step) DO NOTHING")
                 .execute(Tuple.from(Arrays.asList(checkpoint.jobId(), checkpoint.step(), checkpoint.id(),
                         new JsonObject(new LinkedHashMap<>(checkpoint.metrics())), checkpoint.contentHash(),
-                        checkpoint.path(), utc(checkpoint.createdAt()))))
+                        checkpoint.path(), SqlValues.utc(checkpoint.createdAt()))))
                 .replaceWithVoid();
     }
 
@@ -191,7 +192,7 @@ public class JobRepository {
                     List<JobCheckpoint> checkpoints = new ArrayList<>();
                     for (Row row : rows) {
                         checkpoints.add(new JobCheckpoint(row.getString("job_id"), row.getLong("step"),
-                                row.getString("id"), doubles(row.getJsonObject("metrics")),
+                                row.getString("id"), SqlValues.doubles(row.getJsonObject("metrics")),
                                 row.getString("content_hash"), row.getString("path"), instant(row, "created_at")));
                     }
                     return checkpoints;
@@ -219,31 +220,21 @@ public class JobRepository {
                 metadata, row.getInteger("priority"), row.getLong("estimated_memory_bytes"),
                 JobStatus.ofDb(row.getString("state")), row.getString("stop_requested"),
                 row.getString("failure_reason"), row.getLong("trained_steps"), row.getLong("total_steps"),
-                row.getInteger("attempt"), row.getLong("worker_pid"), doubles(row.getJsonObject("evaluation")),
-                doubles(row.getJsonObject("base_evaluation")), row.getString("output_path"),
+                row.getInteger("attempt"), row.getLong("worker_pid"),
+                SqlValues.doubles(row.getJsonObject("evaluation")),
+                SqlValues.doubles(row.getJsonObject("base_evaluation")), row.getString("output_path"),
                 row.getString("artifact_path"), row.getString("result_model_version_id"), instant(row, "created_at"),
                 instant(row, "started_at"),
                 instant(row, "finished_at"), row.getString("created_by_user_id"),
                 row.getString("created_by_username"));
     }
 
-    private static Map<String, Double> doubles(JsonObject json) {
-        Map<String, Double> values = new LinkedHashMap<>();
-        json.forEach(entry -> values.put(entry.getKey(), ((Number) entry.getValue()).doubleValue()));
-        return values;
-    }
-
     private static Instant instant(Row row, String column) {
-        OffsetDateTime value = row.getOffsetDateTime(column);
-        return value == null ? null : value.toInstant();
-    }
-
-    private static OffsetDateTime utc(Instant instant) {
-        return instant == null ? null : instant.atOffset(ZoneOffset.UTC);
+        return SqlValues.instant(row.getOffsetDateTime(column));
     }
 
     /** What PostgreSQL keeps of an instant, so that what a write returns equals what a later read returns. */
     public static Instant micros(Instant instant) {
-        return instant.truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+        return SqlValues.micros(instant);
     }
 }

@@ -1,8 +1,5 @@
 package dev.loupe.training.repository;
 
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -51,7 +48,8 @@ public class ModelVersionRepository {
                         new JsonObject(new LinkedHashMap<>(version.evaluation())),
                         new JsonObject(new LinkedHashMap<>(version.baseEvaluation())), version.artifactKind(),
                         version.artifactHash(), version.artifactBytes(), new JsonArray(version.artifactFiles()),
-                        version.keyName(), version.wrappedKey(), utc(version.createdAt()), version.trainedByUserId(),
+                        version.keyName(), version.wrappedKey(), SqlValues.utc(version.createdAt()),
+                        version.trainedByUserId(),
                         version.trainedByUsername())))
                 .replaceWithVoid();
     }
@@ -99,7 +97,7 @@ public class ModelVersionRepository {
         return client.preparedQuery("UPDATE model_version SET state = $2, reviewed_by_user_id = $3,"
                 + " reviewed_by_username = $4, review_comment = $5, reviewed_at = $6 WHERE id = $1")
                 .execute(Tuple.from(Arrays.asList(version.id(), version.state(), version.reviewedByUserId(),
-                        version.reviewedByUsername(), version.reviewComment(), utc(version.reviewedAt()))))
+                        version.reviewedByUsername(), version.reviewComment(), SqlValues.utc(version.reviewedAt()))))
                 .replaceWithVoid();
     }
 
@@ -123,26 +121,12 @@ public class ModelVersionRepository {
                 row.getString("base_model_hash"), row.getString("dataset_id"), row.getString("dataset_version_id"),
                 row.getString("manifest_hash"), row.getString("code_version"), row.getLong("seed"),
                 row.getJsonObject("config").getMap(), hardware, row.getLong("trained_record_count"),
-                row.getLong("validation_record_count"), doubles(row.getJsonObject("evaluation")),
-                doubles(row.getJsonObject("base_evaluation")), row.getString("artifact_kind"),
+                row.getLong("validation_record_count"), SqlValues.doubles(row.getJsonObject("evaluation")),
+                SqlValues.doubles(row.getJsonObject("base_evaluation")), row.getString("artifact_kind"),
                 row.getString("artifact_hash"), row.getLong("artifact_bytes"), files, row.getString("key_name"),
-                row.getString("wrapped_key"), instant(row.getOffsetDateTime("created_at")),
+                row.getString("wrapped_key"), SqlValues.instant(row.getOffsetDateTime("created_at")),
                 row.getString("trained_by_user_id"), row.getString("trained_by_username"),
                 row.getString("reviewed_by_user_id"), row.getString("reviewed_by_username"),
-                row.getString("review_comment"), instant(row.getOffsetDateTime("reviewed_at")));
-    }
-
-    private static Map<String, Double> doubles(JsonObject json) {
-        Map<String, Double> values = new LinkedHashMap<>();
-        json.forEach(entry -> values.put(entry.getKey(), ((Number) entry.getValue()).doubleValue()));
-        return values;
-    }
-
-    private static Instant instant(OffsetDateTime value) {
-        return value == null ? null : value.toInstant();
-    }
-
-    private static OffsetDateTime utc(Instant instant) {
-        return instant == null ? null : instant.atOffset(ZoneOffset.UTC);
+                row.getString("review_comment"), SqlValues.instant(row.getOffsetDateTime("reviewed_at")));
     }
 }

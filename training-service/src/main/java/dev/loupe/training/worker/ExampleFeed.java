@@ -56,21 +56,55 @@ public class ExampleFeed {
     public record Fed(List<String> trainRecordHashes, List<String> validationRecordHashes) {
     }
 
-    /** Writes the job's training split, then its validation split unless the job evaluates on none, then the end. */
+    /** The worker closed its standard input (it refused an example, or died) while the feed was written. */
+    public static final class WorkerInputClosedException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        WorkerInputClosedException(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    /**
+     * Writes the job's training split, then its validation split unless the job evaluates on none, then the end.
+     *
+     * @throws WorkerInputClosedException when writing to the worker fails; other failures are the stream's
+     */
     public Fed write(Job job, OutputStream workerInput) throws IOException {
-        String token = tokens.token().await().atMost(Duration.ofSeconds(30));
-        BufferedWriter out = new BufferedWriter(new OutputStreamWriter(workerInput, StandardCharsets.UTF_8), 1 << 16);
-        List<String> train = split(job, Split.SPLIT_TRAIN, "train", token, out);
+        Writer out = new Writer(new BufferedWriter(new OutputStreamWriter(workerInput, StandardCharsets.UTF_8),
+                1 << 16));
+        List<String> train = split(job, Split.SPLIT_TRAIN, "train", out);
         List<String> validation = job.validationSplit().equals("none")
                 ? List.of()
-                : split(job, Split.SPLIT_VALIDATION, "validation", token, out);
-        out.write("{\"end\":true,\"train\":" + train.size() + ",\"validation\":" + validation.size() + "}\n");
+                : split(job, Split.SPLIT_VALIDATION, "validation", out);
+        out.line("{\"end\":true,\"train\":" + train.size() + ",\"validation\":" + validation.size() + "}");
         out.flush();
         return new Fed(train, validation);
     }
 
-    private List<String> split(Job job, Split split, String name, String token, BufferedWriter out)
-            throws IOException {
+    /** Writes to the worker, telling a failure to write from the stream's own. */
+    private record Writer(BufferedWriter out) {
+        void line(String text) throws WorkerInputClosedException {
+            try {
+                out.write(text);
+                out.write('\n');
+            } catch (IOException e) {
+                throw new WorkerInputClosedException(e);
+            }
+        }
+
+        void flush() throws WorkerInputClosedException {
+            try {
+                out.flush();
+            } catch (IOException e) {
+                throw new WorkerInputClosedException(e);
+            }
+        }
+    }
+
+    private List<String> split(Job job, Split split, String name, Writer out) throws IOException {
+        // A token per split: a long training split must not leave the validation split's call an expired one.
+        String token = tokens.token().await().atMost(Duration.ofSeconds(30));
         StreamExamplesRequest request = StreamExamplesRequest.newBuilder()
                 .setVersionId(job.datasetVersionId())
                 .setSplit(split)
@@ -88,8 +122,7 @@ public class ExampleFeed {
             List<String> recordHashes = new ArrayList<>();
             while (stream.hasNext()) {
                 Example example = stream.next();
-                out.write(line(example, name));
-                out.write('\n');
+                out.line(line(example, name));
                 recordHashes.add(example.getRecordHash());
             }
             return recordHashes;

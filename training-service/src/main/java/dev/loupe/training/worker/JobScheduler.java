@@ -35,9 +35,9 @@ import dev.loupe.training.repository.JobRepository;
  * jobs (and never from one at its {@code max-running-per-tenant}); within that, higher priority, then older.
  *
  * <p>
- * At start it reconciles: a job that had a worker when the service stopped is queued again (or ends, if a cancel
- * was under way) after its orphaned worker process, if still alive, is stopped; nothing stays {@code running}
- * without a worker.
+ * Each tick first reconciles: a job that has a worker on record that this service does not follow (after a
+ * restart, those of the previous run) is queued again (or ends, if a cancel was under way) after its orphaned
+ * worker process, if still alive, is stopped; nothing stays {@code running} without a worker.
  */
 @ApplicationScoped
 public class JobScheduler {
@@ -66,8 +66,7 @@ public class JobScheduler {
     void onStart(@Observes StartupEvent event) throws Exception {
         Files.createDirectories(config.jobs().root());
         long every = config.jobs().scheduleInterval().toMillis();
-        ticker.execute(this::reconcile);
-        ticker.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+        ticker.scheduleWithFixedDelay(this::tick, 0, every, TimeUnit.MILLISECONDS);
     }
 
     void onStop(@Observes ShutdownEvent event) {
@@ -81,21 +80,18 @@ public class JobScheduler {
     }
 
     /**
-     * Reconciles the jobs that have a worker on record but none running in this service: after a restart, those
-     * of the previous run. Runs at start.
+     * Reconciles the jobs that have a worker on record but none this service follows: at the first tick after a
+     * restart, those of the previous run; later, a job whose worker's end could not be recorded. Assumes one
+     * training-service per database, like the local executor itself.
      */
-    public void reconcile() {
-        try {
-            for (Job job : jobs.inStates(WITH_WORKER).await().atMost(Duration.ofSeconds(30))) {
-                if (workers.runs(job.id())) {
-                    continue;
-                }
-                stopOrphan(job);
-                Job now = progress.reconcile(job.id());
-                LOG.infof("Job %s had a worker when the service stopped: now %s", job.id(), now.status().dbName);
+    private void reconcile(List<Job> active) {
+        for (Job job : active) {
+            if (workers.runs(job.id())) {
+                continue;
             }
-        } catch (RuntimeException e) {
-            LOG.error("Reconciling the jobs that were running failed; the next start tries again", e);
+            stopOrphan(job);
+            Job now = progress.reconcile(job.id());
+            LOG.infof("Job %s had a worker this service does not follow: now %s", job.id(), now.status().dbName);
         }
     }
 
@@ -139,7 +135,9 @@ public class JobScheduler {
     /** One look at the queue. Runs on the scheduler's thread only. */
     void tick() {
         try {
-            List<Job> active = jobs.inStates(WITH_WORKER).await().atMost(Duration.ofSeconds(30));
+            List<Job> withWorker = jobs.inStates(WITH_WORKER).await().atMost(Duration.ofSeconds(30));
+            reconcile(withWorker);
+            List<Job> active = withWorker.stream().filter(job -> workers.runs(job.id())).toList();
             for (Job job : active) {
                 if (job.stopRequested() != null) {
                     workers.stop(job.id(), job.stopRequested().equals("cancel")
@@ -161,11 +159,13 @@ public class JobScheduler {
                     return;
                 }
                 queued.remove(next.get());
+                // Everything that can fail before the launch happens before the claim, which commits the job as
+                // having a worker.
+                Path base = jobs.baseModelFolder(next.get().baseModelId()).await().atMost(Duration.ofSeconds(30));
                 Optional<Job> claimed = progress.claim(next.get().id());
                 if (claimed.isEmpty()) {
                     continue;
                 }
-                Path base = jobs.baseModelFolder(claimed.get().baseModelId()).await().atMost(Duration.ofSeconds(30));
                 workers.launch(claimed.get(), base);
                 runningPerTenant.merge(claimed.get().tenant(), 1, Integer::sum);
                 free--;

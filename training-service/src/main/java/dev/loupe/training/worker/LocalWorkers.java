@@ -98,24 +98,34 @@ public class LocalWorkers {
         }
         Running worker = new Running(process, new AtomicBoolean());
         running.put(job.id(), worker);
-        progress.workerStarted(job.id(), process.pid());
         LOG.infof("Job %s: worker %d started (attempt %d)", job.id(), process.pid(), job.attempt());
         AtomicBoolean feedFailed = new AtomicBoolean();
         AtomicReference<ExampleFeed.Fed> fed = new AtomicReference<>();
         daemon("worker-feed-" + job.id(), () -> {
             try (OutputStream input = process.getOutputStream()) {
                 fed.set(feed.write(job, input));
+            } catch (ExampleFeed.WorkerInputClosedException e) {
+                // The worker stopped reading: it refused an example or died, and its exit tells which.
+                LOG.debugf("Job %s: the worker closed its input: %s", job.id(), e.getMessage());
             } catch (IOException | RuntimeException e) {
-                if (process.isAlive() && !worker.stopping().get()) {
-                    feedFailed.set(true);
-                    LOG.warnf(e, "Job %s: streaming the examples failed", job.id());
-                    progress.note(job.id(), JobEvent.WARN, "Streaming the examples from the dataset-service"
-                            + " failed: " + e.getMessage());
-                    process.destroyForcibly();
-                }
+                // The stream from the dataset-service (or the token for it) failed: the platform's fault, not the
+                // examples'. The job is retried as after a crash.
+                feedFailed.set(true);
+                LOG.warnf(e, "Job %s: streaming the examples failed", job.id());
+                progress.note(job.id(), JobEvent.WARN, "Streaming the examples from the dataset-service failed: "
+                        + e.getMessage());
+                process.destroyForcibly();
             }
         });
         daemon("worker-reports-" + job.id(), () -> follow(job, process, feedFailed, fed));
+        try {
+            progress.workerStarted(job.id(), process.pid());
+        } catch (RuntimeException e) {
+            // Without its process id on record the worker could not be found after a restart: stop it now, and
+            // its follower records the end like a crash's.
+            LOG.errorf(e, "Job %s: the worker's process id could not be recorded; stopping it", job.id());
+            process.destroyForcibly();
+        }
     }
 
     private static void daemon(String name, Runnable work) {
@@ -195,7 +205,6 @@ public class LocalWorkers {
             Thread.currentThread().interrupt();
             return;
         }
-        running.remove(job.id());
         LOG.infof("Job %s: worker %d exited with %d", job.id(), process.pid(), exitCode);
         try {
             // A feed that broke off is the platform's fault, not the examples': the job is retried as after a crash.
@@ -204,7 +213,10 @@ public class LocalWorkers {
                     artifact, records == null ? List.of() : records.trainRecordHashes(),
                     records == null ? List.of() : records.validationRecordHashes()));
         } catch (RuntimeException e) {
-            LOG.errorf(e, "Job %s: the worker's end could not be recorded; reconciled at the next start", job.id());
+            LOG.errorf(e, "Job %s: the worker's end could not be recorded; the scheduler reconciles it", job.id());
+        } finally {
+            // Only now: until its end is recorded the job counts as followed, so the scheduler leaves it alone.
+            running.remove(job.id());
         }
         changed.fireAsync(new JobService.JobsChanged(job.id()));
     }
@@ -215,13 +227,16 @@ public class LocalWorkers {
      */
     public void stop(String jobId, Duration grace) {
         Running worker = running.get(jobId);
-        if (worker == null || !worker.stopping().compareAndSet(false, true)) {
+        if (worker == null) {
             return;
         }
-        LOG.infof("Job %s: stopping worker %d", jobId, worker.process().pid());
-        // SIGTERM through the process handle: Process.destroy() would also close the pipe its last reports
-        // (the checkpoint it saves on the way out) come through.
-        worker.process().toHandle().destroy();
+        if (worker.stopping().compareAndSet(false, true)) {
+            LOG.infof("Job %s: stopping worker %d", jobId, worker.process().pid());
+            // SIGTERM through the process handle: Process.destroy() would also close the pipe its last reports
+            // (the checkpoint it saves on the way out) come through.
+            worker.process().toHandle().destroy();
+        }
+        // Each request sets its own deadline: a cancel after a pause does not wait for the pause's.
         killer.schedule(() -> {
             if (worker.process().isAlive()) {
                 LOG.warnf("Job %s: worker %d did not stop within %s; killing it", jobId, worker.process().pid(),

@@ -120,7 +120,9 @@ final class AnswerScores {
             }
         } else {
             // Numbers compare by value (12.50 and 12.5 are one value), everything else by its JSON text.
-            String value = node.isNumber() ? node.decimalValue().stripTrailingZeros().toPlainString() : node.toString();
+            String value = node.isNumber() && Double.isFinite(node.asDouble())
+                    ? node.decimalValue().stripTrailingZeros().toPlainString()
+                    : node.toString();
             into.merge(path + "=" + value, 1, Integer::sum);
         }
     }
@@ -143,6 +145,9 @@ final class AnswerScores {
         double[] box = new double[4];
         for (int i = 0; i < 4; i++) {
             box[i] = Double.parseDouble(matcher.group(i + 1));
+            if (!Double.isFinite(box[i])) {
+                return null;
+            }
         }
         return box[2] >= box[0] && box[3] >= box[1] ? box : null;
     }

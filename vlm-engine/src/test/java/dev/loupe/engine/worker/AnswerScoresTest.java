@@ -49,6 +49,7 @@ class AnswerScoresTest {
         assertNull(metrics.get("field_f1"));
         assertArrayEquals(new double[]{0.1, 0.1, 0.5, 0.5}, AnswerScores.box("{\"bbox\": [0.1, 0.1, 0.5, 0.5]}"));
         assertNull(AnswerScores.box("[10, 0, 5, 5]"), "x2 < x1 is no box");
+        assertNull(AnswerScores.box("[0, 0, 1e400, 5]"), "an infinite coordinate is no box");
     }
 
     @Test
@@ -56,5 +57,12 @@ class AnswerScoresTest {
         AnswerScores scores = new AnswerScores();
         scores.add("a red circle", "a red circle on the left");
         assertTrue(scores.metrics().isEmpty());
+    }
+
+    @Test
+    void numbersBeyondDoubleDoNotBreakTheScores() {
+        AnswerScores scores = new AnswerScores();
+        scores.add("{\"total\": 1e400}", "{\"total\": 1e400}");
+        assertEquals(1.0, scores.metrics().get("field_f1"));
     }
 }
