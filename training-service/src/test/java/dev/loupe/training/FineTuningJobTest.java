@@ -432,6 +432,36 @@ class FineTuningJobTest {
     }
 
     @Test
+    void aTenantsWaitingJobsAreCapped() {
+        List<String> created = new ArrayList<>();
+        StatusRuntimeException refused = null;
+        try {
+            for (int i = 0; i < 30 && refused == null; i++) {
+                try {
+                    String id = as(ENGINEER).createJob(loraJob(LONG_VERSION).setPriority(-10).build()).getJob().getId();
+                    created.add(id);
+                    as(ENGINEER).pauseJob(JobActionRequest.newBuilder().setJobId(id).build());
+                } catch (StatusRuntimeException e) {
+                    refused = e;
+                }
+            }
+            assertTrue(refused != null, "no job was refused after " + created.size());
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, refused.getStatus().getCode());
+            assertEquals(ProblemType.RATE_LIMITED, GrpcProblems.fromStatus(refused).type());
+            // 20 waiting (queued or paused) at most; one more may have been running when it was created.
+            assertTrue(created.size() >= 20 && created.size() <= 21, created.size() + " jobs created");
+        } finally {
+            for (String id : created) {
+                try {
+                    as(ENGINEER).cancelJob(JobActionRequest.newBuilder().setJobId(id).build());
+                } catch (StatusRuntimeException e) {
+                    // Already ended.
+                }
+            }
+        }
+    }
+
+    @Test
     void requestsAreCheckedBeforeAnythingIsQueued() {
         assertInvalid("model", () -> as(ENGINEER).createJob(loraJob(TRAIN_VERSION).setModel("no-such-model").build()));
         assertInvalid("dataset_version", () -> as(ENGINEER).createJob(

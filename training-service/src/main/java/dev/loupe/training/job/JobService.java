@@ -295,23 +295,34 @@ public class JobService {
 
     private Uni<Created> insert(Caller caller, Job job, String key, String requestHash) {
         List<String> waiting = List.of(JobStatus.QUEUED.dbName, JobStatus.PAUSED.dbName);
-        return jobs.pool().withTransaction(tx -> jobs.count(tx, job.tenant(), waiting).chain(count -> {
-            if (count >= config.jobs().maxQueuedPerTenant()) {
-                throw new ProblemException(ProblemType.RATE_LIMITED, "your tenant has " + count + " jobs waiting,"
-                        + " the most it may have: cancel one or wait for the queue to move");
-            }
-            return jobs.insert(tx, job, key.isEmpty() ? null : key)
-                    .chain(() -> key.isEmpty()
-                            ? Uni.createFrom().voidItem()
-                            : tx.preparedQuery("UPDATE fine_tuning_job SET idempotency_request_hash = $2 WHERE id ="
-                                    + " $1").execute(Tuple.of(job.id(), requestHash)).replaceWithVoid())
-                    .chain(() -> jobs.addEvent(tx, job.id(), JobEvent.INFO, JobEvent.MESSAGE, "Job created: "
-                            + job.trainCount() + " training and " + job.validationCount() + " validation examples"
-                            + " of dataset version " + job.datasetVersionId() + " on base model "
-                            + job.baseModelId(), Map.of()))
-                    .chain(() -> outbox.add(tx, AuditEvents.byCaller(caller, BaseModelService.AUDIT_SOURCE, CREATED,
-                            "fine_tuning_job", job.id(), Outcome.OUTCOME_SUCCESS, createdDetails(job))));
-        })).map(ignored -> new Created(job, false))
+        // The tenant's creations take turns (a transaction-scoped lock), so that concurrent ones cannot both pass
+        // the count.
+        return jobs.pool().withTransaction(tx -> tx.preparedQuery("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .execute(Tuple.of("fine_tuning_job.create:" + job.tenant()))
+                .chain(() -> jobs.count(tx, job.tenant(), waiting))
+                .chain(count -> {
+                    if (count >= config.jobs().maxQueuedPerTenant()) {
+                        throw new ProblemException(ProblemType.RATE_LIMITED,
+                                "your tenant has " + count + " jobs waiting,"
+                                        + " the most it may have: cancel one or wait for the queue to move");
+                    }
+                    return jobs.insert(tx, job, key.isEmpty() ? null : key)
+                            .chain(() -> key.isEmpty()
+                                    ? Uni.createFrom().voidItem()
+                                    : tx.preparedQuery(
+                                            "UPDATE fine_tuning_job SET idempotency_request_hash = $2 WHERE id ="
+                                                    + " $1")
+                                            .execute(Tuple.of(job.id(), requestHash)).replaceWithVoid())
+                            .chain(() -> jobs.addEvent(tx, job.id(), JobEvent.INFO, JobEvent.MESSAGE, "Job created: "
+                                    + job.trainCount() + " training and " + job.validationCount()
+                                    + " validation examples"
+                                    + " of dataset version " + job.datasetVersionId() + " on base model "
+                                    + job.baseModelId(), Map.of()))
+                            .chain(() -> outbox.add(tx,
+                                    AuditEvents.byCaller(caller, BaseModelService.AUDIT_SOURCE, CREATED,
+                                            "fine_tuning_job", job.id(), Outcome.OUTCOME_SUCCESS,
+                                            createdDetails(job))));
+                })).map(ignored -> new Created(job, false))
                 .onFailure(SqlStates::isUniqueViolation)
                 .recoverWithUni(() -> jobs.findByIdempotencyKey(job.tenant(), caller.userId(), key)
                         .chain(winner -> replay(winner.orElseThrow(), key, requestHash, caller)));
