@@ -412,8 +412,8 @@ class FineTuningJobTest {
 
             assertTrue(orphan.waitFor(5, TimeUnit.SECONDS), "the orphaned worker was not stopped");
             // The job is queued again right after its orphan stopped.
-            String restarted = "The training-service restarted; the job is queued to continue from its last"
-                    + " checkpoint";
+            String restarted = "The training-service restarted (or lost track of the job's worker); the job is"
+                    + " queued to continue from its last checkpoint";
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (!messages(allEvents(job.getId())).contains(restarted) && System.nanoTime() < deadline) {
                 Thread.sleep(100);

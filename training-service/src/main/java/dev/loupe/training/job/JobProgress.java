@@ -326,7 +326,8 @@ public class JobProgress {
             } else {
                 next = withProgress(JobService.with(job, JobStatus.QUEUED, null), job.trainedSteps(),
                         job.totalSteps(), job.attempt() - 1, null, job.startedAt());
-                message = "The training-service restarted; the job is queued to continue from its last checkpoint";
+                message = "The training-service restarted (or lost track of the job's worker); the job is queued to"
+                        + " continue from its last checkpoint";
             }
             return jobs.update(tx, next)
                     .chain(() -> jobs.addEvent(tx, jobId, JobEvent.WARN, JobEvent.MESSAGE, message, Map.of()))
