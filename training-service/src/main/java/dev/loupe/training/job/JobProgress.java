@@ -125,10 +125,14 @@ public class JobProgress {
                         base ? scores : job.baseEvaluation());
                 Map<String, Double> metrics = new LinkedHashMap<>(scores);
                 metrics.put("step", line.path("step").asDouble());
+                long step = line.path("step").asLong();
+                String message = base
+                        ? "Base model evaluated on the validation split"
+                        : step < job.totalSteps()
+                                ? "Model at step " + step + " (an epoch's end) evaluated on the validation split"
+                                : "Fine-tuned model evaluated on the validation split";
                 return jobs.update(tx, scored)
-                        .chain(() -> jobs.addEvent(tx, jobId, JobEvent.INFO, JobEvent.METRICS, base
-                                ? "Base model evaluated on the validation split"
-                                : "Fine-tuned model evaluated on the validation split", metrics));
+                        .chain(() -> jobs.addEvent(tx, jobId, JobEvent.INFO, JobEvent.METRICS, message, metrics));
             });
             case "metrics" -> inTransaction(jobId, (tx, job) -> {
                 long step = line.path("step").asLong();

@@ -77,8 +77,9 @@ import dev.loupe.engine.train.TrainingSettings;
  * <p>
  * Standard output carries the reports and nothing else, one JSON object a line ({@link JsonLinesReports});
  * logs go to standard error. A run reports, in this order: {@code started}; with validation examples, the base
- * model's {@code evaluation}; {@code metrics} after every optimizer step and {@code checkpoint} after every save;
- * the fine-tuned model's {@code evaluation}; then {@code succeeded}, or at any point {@code failed} with a reason.
+ * model's {@code evaluation}; {@code metrics} after every optimizer step, {@code checkpoint} after every save and,
+ * at the end of every epoch but the last, the model's {@code evaluation}; the fine-tuned model's
+ * {@code evaluation}; then {@code succeeded}, or at any point {@code failed} with a reason.
  * {@code message} reports (info, warning) may come in between. For example:
  *
  * <pre>
@@ -333,6 +334,13 @@ public final class TrainerWorker {
                     if (step.step() % every == 0 || step.step() == totalSteps) {
                         save(loop, lora, checkpoints);
                         saved = step.step();
+                    }
+                    if (evaluator != null && step.step() % data.stepsPerEpoch() == 0 && step.step() < totalSteps) {
+                        // An epoch ended: users follow the validation scores epoch by epoch (overfitting shows
+                        // there). A stop during it is taken at the loop's next turn, which saves first.
+                        evaluator.evaluate(manager, model, () -> stopRequested)
+                                .ifPresent(scores -> reports.report(evaluation(WorkerReport.EvaluatedModel.fine_tuned,
+                                        step.step(), scores)));
                     }
                 }
                 if (stopRequested) {
