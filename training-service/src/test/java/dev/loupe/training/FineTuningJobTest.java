@@ -355,6 +355,12 @@ class FineTuningJobTest {
         assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "worker " + pid + " alive");
         assertEquals(0, workers.count());
         assertTrue(cancelled.hasFinishedAt());
+        // A cancelled job is never resumed: its checkpoints (weights) are gone from its folder.
+        Path checkpoints = Path.of("target/test-jobs", job.getId(), "checkpoints");
+        for (int i = 0; i < 50 && Files.exists(checkpoints); i++) {
+            Thread.sleep(100);
+        }
+        assertFalse(Files.exists(checkpoints));
 
         // An ended job cannot be cancelled again.
         StatusRuntimeException again = assertFailsWith(Status.Code.FAILED_PRECONDITION,

@@ -191,13 +191,22 @@ public class JobProgress {
         try {
             ended = inTransaction(jobId, (tx, job) -> decide(tx, job, outcome, sealing));
         } catch (RuntimeException e) {
-            discard(sealing);
+            // A timeout does not say the transaction failed: keep the sealed files if the version was recorded.
+            boolean recorded = sealing.versionId() != null && jobs.find(jobId)
+                    .await()
+                    .atMost(DB_TIMEOUT)
+                    .map(job -> sealing.versionId().equals(job.resultModelVersionId()))
+                    .orElse(false);
+            if (!recorded) {
+                discard(sealing);
+            }
             throw e;
         }
-        if (ended.status() == JobStatus.SUCCEEDED) {
-            removePlaintextWeights(ended);
-        } else {
+        if (ended.status() != JobStatus.SUCCEEDED) {
             discard(sealing);
+        }
+        if (ended.status().ended()) {
+            removePlaintextWeights(ended);
         }
         return ended;
     }
@@ -233,8 +242,11 @@ public class JobProgress {
         }
     }
 
-    /** The plaintext weights a succeeded job's worker left: they are sealed in the model version now. */
-    private static void removePlaintextWeights(Job job) {
+    /**
+     * The plaintext weights an ended job's worker left (checkpoints, the adapter or model): a succeeded job's are
+     * sealed in its model version now, and an ended job is never resumed. A paused job keeps its checkpoints.
+     */
+    public static void removePlaintextWeights(Job job) {
         Path output = Path.of(job.outputPath());
         for (String folder : List.of("adapter", "model", "checkpoints")) {
             try {

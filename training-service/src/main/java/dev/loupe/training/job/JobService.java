@@ -469,7 +469,13 @@ public class JobService {
                             Map.of("state", change.job().status().dbName, "previous_state",
                                     current.status().dbName))))
                     .map(ignored -> change.job());
-        })).invoke(job -> changed.fireAsync(new JobsChanged(job.id())));
+        })).invoke(job -> {
+            if (job.status().ended()) {
+                // A paused job cancelled: its checkpoints are of no use any more, and they hold weights.
+                Infrastructure.getDefaultWorkerPool().execute(() -> JobProgress.removePlaintextWeights(job));
+            }
+            changed.fireAsync(new JobsChanged(job.id()));
+        });
     }
 
     private static ProblemException conflict(Job job, String wanted) {
