@@ -27,6 +27,7 @@ import dev.loupe.training.model.JobEvent;
 import dev.loupe.training.model.JobStatus;
 import dev.loupe.training.model.ModelVersion;
 import dev.loupe.training.modelstore.FolderHash;
+import dev.loupe.training.modelstore.PrivateFolders;
 import dev.loupe.training.registry.ModelArtifacts;
 import dev.loupe.training.registry.ModelVersionService;
 import dev.loupe.training.repository.JobRepository;
@@ -250,7 +251,7 @@ public class JobProgress {
         Path output = Path.of(job.outputPath());
         for (String folder : List.of("adapter", "model", "checkpoints")) {
             try {
-                ModelArtifacts.deleteTree(output.resolve(folder));
+                PrivateFolders.deleteTree(output.resolve(folder));
             } catch (IOException e) {
                 LOG.warnf(e, "Job %s: %s not removed from its folder", job.id(), folder);
             }

@@ -125,6 +125,15 @@ public final class CheckpointInspector {
     }
 
     private static ModelFile hash(String name, Path file) throws IOException {
+        try {
+            return hashFile(file);
+        } catch (AccessDeniedException e) {
+            throw refused("the training-service may not read " + name + " in the checkpoint folder");
+        }
+    }
+
+    /** A file's SHA-256 and size, read through once. */
+    static ModelFile hashFile(Path file) throws IOException {
         MessageDigest digest = sha256();
         byte[] buffer = new byte[BUFFER_BYTES];
         long size = 0;
@@ -133,8 +142,6 @@ public final class CheckpointInspector {
                 digest.update(buffer, 0, read);
                 size += read;
             }
-        } catch (AccessDeniedException e) {
-            throw refused("the training-service may not read " + name + " in the checkpoint folder");
         }
         return new ModelFile(HexFormat.of().formatHex(digest.digest()), size);
     }

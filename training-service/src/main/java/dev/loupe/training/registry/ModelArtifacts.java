@@ -6,10 +6,14 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -19,7 +23,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import dev.loupe.support.kms.DataKey;
 import dev.loupe.support.kms.DataKeys;
 import dev.loupe.training.config.TrainingConfig;
-import dev.loupe.training.modelstore.FolderHash;
+import dev.loupe.training.model.ModelFile;
+import dev.loupe.training.modelstore.CheckpointInspector;
+import dev.loupe.training.modelstore.PrivateFolders;
 
 /**
  * The weights of model versions at rest: each version's files sealed ({@link ArtifactCipher}) under a data key of
@@ -36,7 +42,7 @@ public class ModelArtifacts {
      * A sealed artifact.
      *
      * @param files the artifact's file names relative to its folder, {@code /}-separated, in name order
-     * @param hash {@link FolderHash} of the plaintext artifact
+     * @param hash the content hash of the plaintext artifact ({@code FolderHash}'s form)
      * @param bytes plaintext bytes of every file
      */
     public record Sealed(Path folder, String keyName, String wrappedKey, List<String> files, String hash,
@@ -56,27 +62,28 @@ public class ModelArtifacts {
         return KEY_PREFIX + tenant;
     }
 
-    /** Seals every file below {@code artifact} into the version's folder. */
+    /**
+     * Seals every file below {@code artifact} into the version's folder, hashing each as it is read for sealing
+     * (the artifact's content hash comes from the same pass).
+     */
     public Sealed seal(String tenant, String modelVersionId, Path artifact) throws IOException {
-        String hash = FolderHash.of(artifact);
         List<Path> files;
         try (Stream<Path> walk = Files.walk(artifact)) {
-            files = walk.filter(Files::isRegularFile).sorted().toList();
+            files = walk.filter(Files::isRegularFile).toList();
         }
-        Path folder = versionFolder(tenant, modelVersionId);
-        Files.createDirectories(folder);
-        restrict(folder);
-        DataKey key = dataKeys.generate(keyName(tenant));
-        long bytes = 0;
         List<String> names = files.stream()
                 .map(file -> artifact.relativize(file).toString().replace(artifact.getFileSystem().getSeparator(), "/"))
                 .sorted()
                 .toList();
+        Path folder = PrivateFolders.create(versionFolder(tenant, modelVersionId));
+        DataKey key = dataKeys.generate(keyName(tenant));
+        SortedMap<String, ModelFile> manifest = new TreeMap<>();
         try {
             for (String name : names) {
                 Path sealed = folder.resolve(sealedName(name));
                 Path temporary = folder.resolve(sealedName(name) + ".tmp");
-                try (InputStream in = Files.newInputStream(artifact.resolve(name));
+                MessageDigest digest = sha256();
+                try (InputStream in = new DigestInputStream(Files.newInputStream(artifact.resolve(name)), digest);
                         OutputStream out = Files.newOutputStream(temporary)) {
                     ArtifactCipher.seal(key.plaintext(), new ArtifactCipher.Place(tenant, modelVersionId, name), in,
                             out);
@@ -86,12 +93,23 @@ public class ModelArtifacts {
                     channel.force(true);
                 }
                 Files.move(temporary, sealed, StandardCopyOption.ATOMIC_MOVE);
-                bytes += Files.size(artifact.resolve(name));
+                manifest.put(name, new ModelFile(HexFormat.of().formatHex(digest.digest()),
+                        Files.size(artifact.resolve(name))));
             }
         } finally {
             Arrays.fill(key.plaintext(), (byte) 0);
         }
-        return new Sealed(folder, keyName(tenant), key.wrapped(), names, hash, bytes);
+        long bytes = manifest.values().stream().mapToLong(ModelFile::size).sum();
+        return new Sealed(folder, keyName(tenant), key.wrapped(), names, CheckpointInspector.contentHash(manifest),
+                bytes);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
     }
 
     /**
@@ -121,19 +139,7 @@ public class ModelArtifacts {
 
     /** Deletes a version's sealed files (a version whose registration did not commit, or an erased one). */
     public void delete(String tenant, String modelVersionId) throws IOException {
-        deleteTree(versionFolder(tenant, modelVersionId));
-    }
-
-    /** Deletes a folder and everything in it; nothing if it is not there. */
-    public static void deleteTree(Path folder) throws IOException {
-        if (!Files.exists(folder)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(folder)) {
-            for (Path path : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        }
+        PrivateFolders.deleteTree(versionFolder(tenant, modelVersionId));
     }
 
     private Path versionFolder(String tenant, String modelVersionId) {
@@ -143,13 +149,5 @@ public class ModelArtifacts {
     /** Sub-folders of the artifact become part of the sealed file's name, so the version's folder stays flat. */
     private static String sealedName(String name) {
         return name.replace("/", "__") + SEALED_SUFFIX;
-    }
-
-    private static void restrict(Path folder) throws IOException {
-        try {
-            Files.setPosixFilePermissions(folder, PosixFilePermissions.fromString("rwx------"));
-        } catch (UnsupportedOperationException e) {
-            // Not a POSIX file system: its own permissions apply.
-        }
     }
 }

@@ -7,7 +7,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +32,7 @@ import dev.loupe.training.job.JobProgress;
 import dev.loupe.training.job.JobService;
 import dev.loupe.training.model.Job;
 import dev.loupe.training.model.JobEvent;
+import dev.loupe.training.modelstore.PrivateFolders;
 
 /**
  * The local executor: each job's trainer worker runs as a child JVM on this node ({@code TrainerWorker} of the
@@ -135,13 +135,7 @@ public class LocalWorkers {
     }
 
     private Process start(Job job, Path baseModel) throws IOException {
-        Path output = Path.of(job.outputPath());
-        Files.createDirectories(output);
-        try {
-            Files.setPosixFilePermissions(output, PosixFilePermissions.fromString("rwx------"));
-        } catch (UnsupportedOperationException e) {
-            // Not a POSIX file system: its own permissions apply.
-        }
+        Path output = PrivateFolders.create(Path.of(job.outputPath()));
         ObjectNode spec = JSON.createObjectNode()
                 .put("job_id", job.id())
                 .put("base_model", baseModel.toString())
