@@ -60,6 +60,7 @@ import dev.loupe.support.testing.KeycloakTokens;
 import dev.loupe.training.worker.LocalWorkers;
 
 import static dev.loupe.support.testing.GrpcAuthenticationContract.assertFailsWith;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -357,10 +358,7 @@ class FineTuningJobTest {
         assertTrue(cancelled.hasFinishedAt());
         // A cancelled job is never resumed: its checkpoints (weights) are gone from its folder.
         Path checkpoints = Path.of("target/test-jobs", job.getId(), "checkpoints");
-        for (int i = 0; i < 50 && Files.exists(checkpoints); i++) {
-            Thread.sleep(100);
-        }
-        assertFalse(Files.exists(checkpoints));
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !Files.exists(checkpoints));
 
         // An ended job cannot be cancelled again.
         StatusRuntimeException again = assertFailsWith(Status.Code.FAILED_PRECONDITION,
@@ -403,7 +401,8 @@ class FineTuningJobTest {
                 "target/test-jobs/" + job.getId() + "/job-spec.json").start();
         List<ProcessHandle> orphanChildren = new ArrayList<>();
         try {
-            Thread.sleep(200);
+            // The shell's sleep: left behind when the shell is stopped, so the test stops it itself.
+            await().atMost(5, TimeUnit.SECONDS).until(() -> orphan.descendants().findAny().isPresent());
             orphan.descendants().forEach(orphanChildren::add);
             try (var connection = java.sql.DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
                     var update = connection
@@ -420,12 +419,10 @@ class FineTuningJobTest {
             // The job is queued again right after its orphan stopped.
             String restarted = "The training-service restarted (or lost track of the job's worker); the job is"
                     + " queued to continue from its last checkpoint";
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!messages(allEvents(job.getId())).contains(restarted) && System.nanoTime() < deadline) {
-                Thread.sleep(100);
-            }
-            String history = messages(allEvents(job.getId()));
-            assertTrue(history.contains(restarted), history);
+            await().atMost(10, TimeUnit.SECONDS).untilAsserted(() -> {
+                String history = messages(allEvents(job.getId()));
+                assertTrue(history.contains(restarted), history);
+            });
             FineTuningJob again = awaitJob(job.getId(), Duration.ofMinutes(1),
                     j -> j.getState() == JobState.JOB_STATE_RUNNING);
             assertEquals(1, again.getAttempt(), "a restart does not count as an attempt");

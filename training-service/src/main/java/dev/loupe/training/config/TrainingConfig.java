@@ -8,6 +8,8 @@ import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
+import dev.loupe.support.error.ProblemException;
+
 /** The training-service's settings. */
 @ConfigMapping(prefix = "loupe.training")
 public interface TrainingConfig {
@@ -140,5 +142,18 @@ public interface TrainingConfig {
         /** Largest page size a request may ask for. */
         @WithDefault("100")
         int maxLimit();
+
+        /**
+         * The page size of a request's {@code limit} (0: none given).
+         *
+         * @throws ProblemException (invalid {@code limit}) outside 1 to {@link #maxLimit()}
+         */
+        default int pageSize(int limit) {
+            int size = limit == 0 ? defaultLimit() : limit;
+            if (size < 1 || size > maxLimit()) {
+                throw ProblemException.invalid("limit", "limit must be between 1 and " + maxLimit());
+            }
+            return size;
+        }
     }
 }

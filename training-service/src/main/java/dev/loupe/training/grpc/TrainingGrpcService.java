@@ -91,15 +91,11 @@ public class TrainingGrpcService extends MutinyTrainingServiceGrpc.TrainingServi
     @Override
     @Authorized(Capability.JOBS_READ)
     public Uni<ListBaseModelsResponse> listBaseModels(ListBaseModelsRequest request) {
-        return baseModels.list(request.getPage().getLimit(), request.getPage().getAfter()).map(page -> {
-            ListBaseModelsResponse.Builder response = ListBaseModelsResponse.newBuilder();
-            page.models().forEach(model -> response.addModels(toProto(model)));
-            PageInfo.Builder info = PageInfo.newBuilder().setHasMore(page.hasMore());
-            if (page.hasMore()) {
-                info.setNextAfter(page.models().get(page.models().size() - 1).id);
-            }
-            return response.setPage(info).build();
-        });
+        return baseModels.list(request.getPage().getLimit(), request.getPage().getAfter())
+                .map(page -> ListBaseModelsResponse.newBuilder()
+                        .addAllModels(page.items().stream().map(TrainingGrpcService::toProto).toList())
+                        .setPage(pageInfo(page.nextAfter()))
+                        .build());
     }
 
     @Override
@@ -214,7 +210,7 @@ public class TrainingGrpcService extends MutinyTrainingServiceGrpc.TrainingServi
         return Uni.createFrom()
                 .deferred(() -> versions.list(caller, request.getPage().getLimit(), request.getPage().getAfter()))
                 .map(page -> ListModelVersionsResponse.newBuilder()
-                        .addAllModelVersions(page.versions().stream().map(ModelVersionProtos::version).toList())
+                        .addAllModelVersions(page.items().stream().map(ModelVersionProtos::version).toList())
                         .setPage(pageInfo(page.nextAfter()))
                         .build());
     }

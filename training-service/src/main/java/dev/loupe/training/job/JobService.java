@@ -47,6 +47,7 @@ import dev.loupe.training.modelstore.CheckpointInspector;
 import dev.loupe.training.repository.JobRepository;
 import dev.loupe.training.repository.OutboxRepository;
 import dev.loupe.training.service.BaseModelService;
+import dev.loupe.training.service.Page;
 
 /**
  * The fine-tuning jobs of a tenant: creating one (every check made before it is queued), reading them, their
@@ -70,10 +71,6 @@ public class JobService {
 
     /** A created job, or the job an earlier request with the same Idempotency-Key created. */
     public record Created(Job job, boolean replayed) {
-    }
-
-    /** One page of a list, and the cursor of the next one (empty when none follows). */
-    public record Page<T>(List<T> items, String nextAfter) {
     }
 
     /** Fired after a job changed so that the scheduler looks at the queue (or stops the job's worker) now. */
@@ -348,24 +345,20 @@ public class JobService {
 
     /** The tenant's jobs, newest first. */
     public Uni<Page<Job>> list(Caller caller, List<JobStatus> states, int limit, String after) {
-        int size = pageSize(limit);
+        int size = config.pagination().pageSize(limit);
         if (!after.isEmpty() && Ids.parse(after).isEmpty()) {
             throw ProblemException.invalid("after", "after must be the next_after of a previous page");
         }
         return jobs.list(caller.requireTenant(), states.stream().map(s -> s.dbName).toList(), after, size + 1)
-                .map(found -> found.size() > size
-                        ? new Page<>(found.subList(0, size), found.get(size - 1).id())
-                        : new Page<>(found, ""));
+                .map(found -> Page.of(found, size, Job::id));
     }
 
     /** A job's events after a sequence number (the cursor), oldest first. */
     public Uni<Page<JobEvent>> events(Caller caller, String id, int limit, String after) {
-        int size = pageSize(limit);
+        int size = config.pagination().pageSize(limit);
         long afterSequence = cursor(after);
         return get(caller, id).chain(job -> jobs.events(job.id(), afterSequence, size + 1))
-                .map(found -> found.size() > size
-                        ? new Page<>(found.subList(0, size), Long.toString(found.get(size - 1).sequence()))
-                        : new Page<>(found, ""));
+                .map(found -> Page.of(found, size, event -> Long.toString(event.sequence())));
     }
 
     /**
@@ -398,12 +391,10 @@ public class JobService {
 
     /** A job's checkpoints by step, after a step (the cursor). */
     public Uni<Page<JobCheckpoint>> checkpoints(Caller caller, String id, int limit, String after) {
-        int size = pageSize(limit);
+        int size = config.pagination().pageSize(limit);
         long afterStep = cursor(after);
         return get(caller, id).chain(job -> jobs.checkpoints(job.id(), afterStep, size + 1))
-                .map(found -> found.size() > size
-                        ? new Page<>(found.subList(0, size), Long.toString(found.get(size - 1).step()))
-                        : new Page<>(found, ""));
+                .map(found -> Page.of(found, size, checkpoint -> Long.toString(checkpoint.step())));
     }
 
     /**
@@ -501,14 +492,6 @@ public class JobService {
             c.workerPid = null;
             c.finishedAt = JobRepository.micros(Instant.now());
         });
-    }
-
-    private int pageSize(int limit) {
-        int size = limit == 0 ? config.pagination().defaultLimit() : limit;
-        if (size < 1 || size > config.pagination().maxLimit()) {
-            throw ProblemException.invalid("limit", "limit must be between 1 and " + config.pagination().maxLimit());
-        }
-        return size;
     }
 
     private static long cursor(String after) {

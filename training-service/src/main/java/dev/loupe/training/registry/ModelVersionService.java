@@ -27,6 +27,7 @@ import dev.loupe.training.repository.JobRepository;
 import dev.loupe.training.repository.ModelVersionRepository;
 import dev.loupe.training.repository.OutboxRepository;
 import dev.loupe.training.service.BaseModelService;
+import dev.loupe.training.service.Page;
 
 /**
  * The registry of fine-tuned model versions. A succeeded job registers its version as a candidate
@@ -43,10 +44,6 @@ public class ModelVersionService {
     static final String EXPORTED = "model.version.exported";
     private static final int MAX_COMMENT = 1000;
     private static final int MAX_RECORD_HASHES = 1000;
-
-    /** One page of versions and the cursor of the next (empty when none follows). */
-    public record Page(List<ModelVersion> versions, String nextAfter) {
-    }
 
     private final ModelVersionRepository versions;
     private final OutboxRepository outbox;
@@ -119,18 +116,13 @@ public class ModelVersionService {
                 .map(found -> found.orElseThrow(() -> ProblemException.notFound("model version", id)));
     }
 
-    public Uni<Page> list(Caller caller, int limit, String after) {
-        int size = limit == 0 ? config.pagination().defaultLimit() : limit;
-        if (size < 1 || size > config.pagination().maxLimit()) {
-            throw ProblemException.invalid("limit", "limit must be between 1 and " + config.pagination().maxLimit());
-        }
+    public Uni<Page<ModelVersion>> list(Caller caller, int limit, String after) {
+        int size = config.pagination().pageSize(limit);
         if (!after.isEmpty() && Ids.parse(after).isEmpty()) {
             throw ProblemException.invalid("after", "after must be the next_after of a previous page");
         }
         return versions.list(caller.requireTenant(), after, size + 1)
-                .map(found -> found.size() > size
-                        ? new Page(found.subList(0, size), found.get(size - 1).id())
-                        : new Page(found, ""));
+                .map(found -> Page.of(found, size, ModelVersion::id));
     }
 
     public Uni<ModelVersion> approve(Caller caller, String id, String comment) {

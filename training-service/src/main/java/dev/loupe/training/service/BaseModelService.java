@@ -2,7 +2,6 @@ package dev.loupe.training.service;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -47,10 +46,6 @@ public class BaseModelService {
     /** The {@code source} of this service's audit events, and its name as the registrant of what it registers. */
     public static final String AUDIT_SOURCE = "training-service";
     static final String REGISTERED = "model.base.registered";
-
-    /** One page of a list. */
-    public record Page(List<BaseModel> models, boolean hasMore) {
-    }
 
     private final BaseModelRepository baseModels;
     private final OutboxRepository outbox;
@@ -129,21 +124,18 @@ public class BaseModelService {
 
     /** Base models in id order, after the cursor (a base model id). */
     @WithSession
-    public Uni<Page> list(int limit, String after) {
-        int pageSize = limit == 0 ? config.pagination().defaultLimit() : limit;
-        if (pageSize < 1 || pageSize > config.pagination().maxLimit()) {
-            return Uni.createFrom()
-                    .failure(ProblemException.invalid("limit",
-                            "limit must be between 1 and " + config.pagination().maxLimit()));
+    public Uni<Page<BaseModel>> list(int limit, String after) {
+        int pageSize;
+        try {
+            pageSize = config.pagination().pageSize(limit);
+        } catch (ProblemException e) {
+            return Uni.createFrom().failure(e);
         }
         if (!after.isEmpty() && !ID.matcher(after).matches()) {
             return Uni.createFrom()
                     .failure(ProblemException.invalid("after", "after must be the next_after of a previous page"));
         }
-        return baseModels.listAfter(after, pageSize + 1)
-                .map(found -> found.size() > pageSize
-                        ? new Page(found.subList(0, pageSize), true)
-                        : new Page(found, false));
+        return baseModels.listAfter(after, pageSize + 1).map(found -> Page.of(found, pageSize, model -> model.id));
     }
 
     private Uni<BaseModel> insert(BaseModel model, AuditEvent event) {
