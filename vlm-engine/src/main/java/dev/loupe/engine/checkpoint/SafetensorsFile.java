@@ -19,7 +19,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
- * One safetensors file, read through memory maps so that files and shards far larger than 2 GiB load (DJL's
+ * One safetensors file, read through memory maps (or from bytes in memory) so that files and shards far larger than 2 GiB load (DJL's
  * own decoder indexes with {@code int}).
  *
  * <p>
@@ -35,16 +35,61 @@ public final class SafetensorsFile implements AutoCloseable {
     static final int MAX_MAP_BYTES = 1 << 30;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Path path;
-    private final FileChannel channel;
+    /** Where the bytes come from: a file read through maps, or bytes already in memory. */
+    private interface Source extends AutoCloseable {
+        long size() throws IOException;
+
+        /** {@code length} bytes from {@code position}, little-endian. */
+        ByteBuffer read(long position, int length) throws IOException;
+
+        @Override
+        void close() throws IOException;
+    }
+
+    private record FileSource(FileChannel channel) implements Source {
+        @Override
+        public long size() throws IOException {
+            return channel.size();
+        }
+
+        @Override
+        public ByteBuffer read(long position, int length) throws IOException {
+            return channel.map(FileChannel.MapMode.READ_ONLY, position, length).order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+
+    private record MemorySource(ByteBuffer bytes) implements Source {
+        @Override
+        public long size() {
+            return bytes.capacity();
+        }
+
+        @Override
+        public ByteBuffer read(long position, int length) {
+            return bytes.slice((int) position, length).order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        @Override
+        public void close() {
+            // Nothing to release: the bytes are the caller's.
+        }
+    }
+
+    private final String name;
+    private final Source source;
     private final long dataStart;
     private final Map<String, TensorInfo> tensors;
     private final Map<String, String> metadata;
 
-    private SafetensorsFile(Path path, FileChannel channel, long dataStart, Map<String, TensorInfo> tensors,
+    private SafetensorsFile(String name, Source source, long dataStart, Map<String, TensorInfo> tensors,
             Map<String, String> metadata) {
-        this.path = path;
-        this.channel = channel;
+        this.name = name;
+        this.source = source;
         this.dataStart = dataStart;
         this.tensors = tensors;
         this.metadata = metadata;
@@ -56,26 +101,37 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws CheckpointFormatException naming the file and the field at fault
      */
     public static SafetensorsFile open(Path path) throws IOException {
-        FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
+        return parse(path.toString(), new FileSource(FileChannel.open(path, StandardOpenOption.READ)));
+    }
+
+    /**
+     * Reads a safetensors file held in memory (an adapter decrypted for serving, which is never written to a
+     * disk), checking its header like {@link #open}.
+     *
+     * @param name names the bytes in error messages
+     */
+    public static SafetensorsFile read(String name, byte[] bytes) throws IOException {
+        return parse(name, new MemorySource(ByteBuffer.wrap(bytes)));
+    }
+
+    private static SafetensorsFile parse(String path, Source source) throws IOException {
         try {
-            long size = channel.size();
+            long size = source.size();
             if (size < 8) {
                 throw new CheckpointFormatException(path + ": too short to be a safetensors file");
             }
-            ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(channel, lengthBytes, 0);
-            long headerLength = lengthBytes.flip().getLong();
+            long headerLength = source.read(0, 8).getLong();
             if (headerLength <= 0 || headerLength > MAX_HEADER_BYTES || headerLength > size - 8) {
                 throw new CheckpointFormatException(path + ": header length " + headerLength
                         + " is not between 1 and the file size (" + size + " bytes, header limit "
                         + MAX_HEADER_BYTES + ")");
             }
-            ByteBuffer headerBytes = ByteBuffer.allocate((int) headerLength);
-            readFully(channel, headerBytes, 8);
+            byte[] headerBytes = new byte[(int) headerLength];
+            source.read(8, (int) headerLength).get(headerBytes);
             long dataStart = 8 + headerLength;
             JsonNode header;
             try {
-                header = JSON.readTree(new String(headerBytes.array(), StandardCharsets.UTF_8));
+                header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
             } catch (IOException e) {
                 throw new CheckpointFormatException(path + ": header is not valid JSON", e);
             }
@@ -93,16 +149,12 @@ public final class SafetensorsFile implements AutoCloseable {
                 }
             }
             checkNoOverlap(path, tensors.values());
-            return new SafetensorsFile(path, channel, dataStart, Collections.unmodifiableMap(tensors),
+            return new SafetensorsFile(path, source, dataStart, Collections.unmodifiableMap(tensors),
                     Collections.unmodifiableMap(metadata));
         } catch (IOException | RuntimeException e) {
-            channel.close();
+            source.close();
             throw e;
         }
-    }
-
-    public Path path() {
-        return path;
     }
 
     /** The tensors in header order. */
@@ -119,12 +171,12 @@ public final class SafetensorsFile implements AutoCloseable {
     public float[] readFloats(String name) throws IOException {
         TensorInfo tensor = tensor(name);
         if (!tensor.dtype().isFloatingPoint()) {
-            throw new CheckpointFormatException(path + ": tensor " + name + " is " + tensor.dtype()
+            throw new CheckpointFormatException(this.name + ": tensor " + name + " is " + tensor.dtype()
                     + ", not a floating-point type");
         }
         long count = tensor.elementCount();
         if (count > Integer.MAX_VALUE - 8) {
-            throw new CheckpointFormatException(path + ": tensor " + name + " has " + count
+            throw new CheckpointFormatException(this.name + ": tensor " + name + " has " + count
                     + " elements, more than one Java array holds");
         }
         float[] values = new float[(int) count];
@@ -132,10 +184,7 @@ public final class SafetensorsFile implements AutoCloseable {
         int elementsPerMap = MAX_MAP_BYTES / elementSize;
         for (long first = 0; first < count; first += elementsPerMap) {
             int n = (int) Math.min(elementsPerMap, count - first);
-            ByteBuffer bytes = channel
-                    .map(FileChannel.MapMode.READ_ONLY, dataStart + tensor.begin() + first * elementSize,
-                            (long) n * elementSize)
-                    .order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer bytes = source.read(dataStart + tensor.begin() + first * elementSize, n * elementSize);
             decode(tensor.dtype(), bytes, values, (int) first, n);
         }
         return values;
@@ -144,7 +193,7 @@ public final class SafetensorsFile implements AutoCloseable {
     private TensorInfo tensor(String name) throws CheckpointFormatException {
         TensorInfo tensor = tensors.get(name);
         if (tensor == null) {
-            throw new CheckpointFormatException(path + ": no tensor named " + name);
+            throw new CheckpointFormatException(this.name + ": no tensor named " + name);
         }
         return tensor;
     }
@@ -171,7 +220,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static void readMetadata(Path path, JsonNode node, Map<String, String> into)
+    private static void readMetadata(String path, JsonNode node, Map<String, String> into)
             throws CheckpointFormatException {
         if (!node.isObject()) {
             throw new CheckpointFormatException(path + ": __metadata__ is not an object");
@@ -185,7 +234,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static TensorInfo parseTensor(Path path, String name, JsonNode node, long dataSize)
+    private static TensorInfo parseTensor(String path, String name, JsonNode node, long dataSize)
             throws CheckpointFormatException {
         String where = path + ": tensor " + name;
         if (!node.isObject()) {
@@ -229,7 +278,7 @@ public final class SafetensorsFile implements AutoCloseable {
         return tensor;
     }
 
-    private static void checkNoOverlap(Path path, Iterable<TensorInfo> tensors) throws CheckpointFormatException {
+    private static void checkNoOverlap(String path, Iterable<TensorInfo> tensors) throws CheckpointFormatException {
         List<TensorInfo> sorted = new ArrayList<>();
         tensors.forEach(sorted::add);
         sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
@@ -243,17 +292,8 @@ public final class SafetensorsFile implements AutoCloseable {
         }
     }
 
-    private static void readFully(FileChannel channel, ByteBuffer into, long position) throws IOException {
-        while (into.hasRemaining()) {
-            int read = channel.read(into, position + into.position());
-            if (read < 0) {
-                throw new CheckpointFormatException("unexpected end of file");
-            }
-        }
-    }
-
     @Override
     public void close() throws IOException {
-        channel.close();
+        source.close();
     }
 }

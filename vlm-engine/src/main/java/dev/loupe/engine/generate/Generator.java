@@ -46,11 +46,9 @@ public final class Generator {
     }
 
     /**
-     * @param manager the generation's arrays live in a sub-manager of it while it runs, freed before it returns
-     * @param prompts token ids of each prompt (images already expanded to image tokens)
-     * @param pixels the images of all prompts in order, {@code [I, 3, S, S]}; any shape with I = 0 for none
-     * @param constraints per prompt, the JSON document its continuation must be, or empty for free text; a
-     *        constrained row needs a stop token in the settings to end its document with
+     * Every row with the same settings: {@link #generate(NDManager, List, NDArray, boolean, TokenListener)}.
+     *
+     * @param constraints per prompt, the JSON document its continuation must be, or empty for free text
      * @return per prompt, the new tokens and why the row ended
      */
     public List<Generation> generate(NDManager manager, List<long[]> prompts, NDArray pixels,
@@ -58,15 +56,58 @@ public final class Generator {
         if (constraints.size() != prompts.size()) {
             throw new IllegalArgumentException("one constraint (or none) per prompt is required");
         }
-        if (settings.stopTokens().isEmpty() && constraints.stream().anyMatch(Optional::isPresent)) {
-            throw new IllegalArgumentException("a JSON-constrained row needs a stop token to end its document");
+        List<Request> requests = new ArrayList<>();
+        for (int b = 0; b < prompts.size(); b++) {
+            requests.add(new Request(prompts.get(b), settings, constraints.get(b)));
         }
-        int batch = prompts.size();
-        int promptLength = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
+        return generate(manager, requests, pixels, useCache, TokenListener.NONE);
+    }
+
+    /**
+     * One row of a batch: its prompt, how it samples (each row draws from its own random generator seeded with
+     * its settings' seed, so what a row produces does not depend on the rows beside it), and optionally the JSON
+     * document its continuation must be.
+     *
+     * @param prompt token ids, images already expanded to image tokens
+     * @param constraint a constrained row needs a stop token in its settings to end its document with
+     */
+    public record Request(long[] prompt, SamplingSettings settings, Optional<JsonConstraint> constraint) {
+        public Request {
+            if (prompt.length == 0) {
+                throw new IllegalArgumentException("a prompt needs at least one token");
+            }
+            if (settings.stopTokens().isEmpty() && constraint.isPresent()) {
+                throw new IllegalArgumentException("a JSON-constrained row needs a stop token to end its document");
+            }
+        }
+    }
+
+    /** Hears each token as it is picked (for streaming), and may end a row there (stop sequences). */
+    public interface TokenListener {
+        TokenListener NONE = (row, token) -> true;
+
+        /**
+         * @param row the request's index in the batch
+         * @param token the row's new token (never a stop token)
+         * @return false to end the row after this token, as if it had produced a stop token
+         */
+        boolean onToken(int row, long token);
+    }
+
+    /**
+     * @param manager the generation's arrays live in a sub-manager of it while it runs, freed before it returns
+     * @param pixels the images of all prompts in order, {@code [I, 3, S, S]}; any shape with I = 0 for none
+     * @return per request, the new tokens and why the row ended
+     */
+    public List<Generation> generate(NDManager manager, List<Request> requests, NDArray pixels, boolean useCache,
+            TokenListener listener) {
+        int batch = requests.size();
+        int promptLength = requests.stream().mapToInt(r -> r.prompt().length).max().orElseThrow();
+        int maxSteps = requests.stream().mapToInt(r -> r.settings().maxNewTokens()).max().orElseThrow();
         long[][] ids = new long[batch][];
         boolean[][] isToken = new boolean[batch][];
         for (int b = 0; b < batch; b++) {
-            long[] prompt = prompts.get(b);
+            long[] prompt = requests.get(b).prompt();
             int padding = promptLength - prompt.length;
             ids[b] = new long[promptLength];
             isToken[b] = new boolean[promptLength];
@@ -79,14 +120,16 @@ public final class Generator {
             produced.add(new ArrayList<>());
         }
         boolean[] finished = new boolean[batch];
+        boolean[] stopped = new boolean[batch];
         // Each constrained row's own recogniser state; null for a free row.
         JsonConstraint[] rules = new JsonConstraint[batch];
         JsonPrefix[] documents = new JsonPrefix[batch];
+        Random[] randoms = new Random[batch];
         for (int b = 0; b < batch; b++) {
-            rules[b] = constraints.get(b).orElse(null);
+            rules[b] = requests.get(b).constraint().orElse(null);
             documents[b] = rules[b] == null ? null : rules[b].start();
+            randoms[b] = new Random(requests.get(b).settings().seed());
         }
-        Random random = new Random(settings.seed());
         // Every array of the generation lives in this sub-manager (the KV cache between steps) or in a step's
         // scratch below it, and the model puts every array of a step into the manager of its inputs: whatever the
         // number of steps, the caller's manager and the model's hold after the call what they held before.
@@ -99,12 +142,11 @@ public final class Generator {
             long[][] stepIds = ids;
             boolean[][] stepIsToken = isToken;
             NDArray stepPixels = pixels;
-            for (int step = 0; step < settings.maxNewTokens(); step++) {
-                NDArray logits;
+            for (int step = 0; step < maxSteps; step++) {
                 try (NDManager scratch = generation.newSubManager()) {
                     NDArray input = scratch.create(flatten(stepIds), new Shape(batch, stepIds[0].length));
                     NDArray all = model.step(store, input, stepIsToken, stepPixels, cache, false);
-                    logits = all.get(new NDIndex(":, -1, :")).toType(DataType.FLOAT64, false);
+                    NDArray logits = all.get(new NDIndex(":, -1, :")).toType(DataType.FLOAT64, false);
                     if (cache != null) {
                         // The cache outlives the step's scratch arrays.
                         cache.keepIn(generation);
@@ -112,31 +154,38 @@ public final class Generator {
                     double[] last = logits.toDoubleArray();
                     int vocab = (int) logits.getShape().get(1);
                     long[] next = new long[batch];
+                    // Whether the row adds a real token at this step: a row that ends here still adds its last
+                    // token (or stop token); afterwards it adds padding that nothing attends to.
+                    boolean[][] nextIsToken = new boolean[batch][1];
                     for (int b = 0; b < batch; b++) {
                         if (finished[b]) {
                             next[b] = padToken;
                             continue;
                         }
+                        nextIsToken[b][0] = true;
+                        SamplingSettings settings = requests.get(b).settings();
                         double[] row = Arrays.copyOfRange(last, b * vocab, (b + 1) * vocab);
                         // The image token stands for image features; produced as text it would mean nothing.
                         row[(int) model.config().imageTokenIndex()] = Double.NEGATIVE_INFINITY;
                         if (rules[b] != null) {
                             rules[b].mask(documents[b], row, settings.stopTokens());
                         }
-                        next[b] = Sampling.pick(row, settings, random);
+                        next[b] = Sampling.pick(row, settings, randoms[b]);
                         if (settings.stopTokens().contains(next[b])) {
                             finished[b] = true;
-                        } else {
-                            produced.get(b).add(next[b]);
-                            if (rules[b] != null) {
-                                documents[b] = rules[b].advance(documents[b], next[b]);
-                            }
+                            stopped[b] = true;
+                            continue;
                         }
-                    }
-                    boolean[][] nextIsToken = new boolean[batch][1];
-                    for (int b = 0; b < batch; b++) {
-                        // A row that just finished adds its stop token; later it adds padding.
-                        nextIsToken[b][0] = next[b] != padToken || !finished[b];
+                        produced.get(b).add(next[b]);
+                        if (rules[b] != null) {
+                            documents[b] = rules[b].advance(documents[b], next[b]);
+                        }
+                        if (!listener.onToken(b, next[b])) {
+                            finished[b] = true;
+                            stopped[b] = true;
+                        } else if (produced.get(b).size() >= settings.maxNewTokens()) {
+                            finished[b] = true;
+                        }
                     }
                     if (allTrue(finished)) {
                         break;
@@ -158,7 +207,7 @@ public final class Generator {
         for (int b = 0; b < batch; b++) {
             long[] tokens = produced.get(b).stream().mapToLong(Long::longValue).toArray();
             Generation.Finish finish;
-            if (finished[b]) {
+            if (stopped[b]) {
                 finish = Generation.Finish.STOP;
             } else if (documents[b] != null && !documents[b].canEnd()) {
                 finish = Generation.Finish.INCOMPLETE_JSON;

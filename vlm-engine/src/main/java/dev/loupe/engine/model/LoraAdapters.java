@@ -64,8 +64,8 @@ public final class LoraAdapters {
         for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
             AdaptableLinear linear = module.getValue();
             if (linear.hasAdapter()) {
-                add(weights, PREFIX + module.getKey() + ".lora_A.weight", linear.loraA().getArray());
-                add(weights, PREFIX + module.getKey() + ".lora_B.weight", linear.loraB().getArray());
+                add(weights, tensorName(module.getKey(), "lora_A"), linear.loraA().getArray());
+                add(weights, tensorName(module.getKey(), "lora_B"), linear.loraB().getArray());
             }
         }
         weights.write(folder.resolve(WEIGHTS_FILE));
@@ -100,26 +100,48 @@ public final class LoraAdapters {
      * @throws CheckpointFormatException naming an adapter tensor that is missing or of the wrong shape
      */
     public static LoraSettings load(NDManager manager, LlavaModel model, Path folder) throws IOException {
-        JsonNode config = JSON.readTree(folder.resolve(CONFIG_FILE).toFile());
-        if (!"LORA".equals(config.path("peft_type").asText())) {
-            throw new CheckpointFormatException(CONFIG_FILE + ": peft_type must be LORA");
-        }
-        String target = config.path("target_modules").asText();
-        String names = target.substring(target.lastIndexOf('(') + 1, target.lastIndexOf(')'));
-        LoraSettings settings = new LoraSettings(config.path("r").asInt(), config.path("lora_alpha").asDouble(),
-                (float) config.path("lora_dropout").asDouble(), List.of(names.split("\\|")),
-                config.path("loupe_vision_encoder").asBoolean(false));
+        LoraSettings settings = settings(Files.readAllBytes(folder.resolve(CONFIG_FILE)));
         apply(manager, model, settings);
         try (SafetensorsFile weights = SafetensorsFile.open(folder.resolve(WEIGHTS_FILE))) {
             for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
                 AdaptableLinear linear = module.getValue();
                 if (linear.hasAdapter()) {
-                    copy(weights, PREFIX + module.getKey() + ".lora_A.weight", linear.loraA().getArray());
-                    copy(weights, PREFIX + module.getKey() + ".lora_B.weight", linear.loraB().getArray());
+                    copy(weights, tensorName(module.getKey(), "lora_A"), linear.loraA().getArray());
+                    copy(weights, tensorName(module.getKey(), "lora_B"), linear.loraB().getArray());
                 }
             }
         }
         return settings;
+    }
+
+    /**
+     * The settings an {@code adapter_config.json} names.
+     *
+     * @throws CheckpointFormatException when it is not a LoRA adapter's configuration
+     */
+    static LoraSettings settings(byte[] configJson) throws IOException {
+        JsonNode config;
+        try {
+            config = JSON.readTree(configJson);
+        } catch (IOException e) {
+            throw new CheckpointFormatException(CONFIG_FILE + " is not valid JSON", e);
+        }
+        if (config == null || !"LORA".equals(config.path("peft_type").asText())) {
+            throw new CheckpointFormatException(CONFIG_FILE + ": peft_type must be LORA");
+        }
+        String target = config.path("target_modules").asText();
+        if (target.lastIndexOf('(') < 0 || target.lastIndexOf(')') < target.lastIndexOf('(')) {
+            throw new CheckpointFormatException(CONFIG_FILE + ": target_modules is not a pattern Loupe wrote");
+        }
+        String names = target.substring(target.lastIndexOf('(') + 1, target.lastIndexOf(')'));
+        return new LoraSettings(config.path("r").asInt(), config.path("lora_alpha").asDouble(),
+                (float) config.path("lora_dropout").asDouble(), List.of(names.split("\\|")),
+                config.path("loupe_vision_encoder").asBoolean(false));
+    }
+
+    /** The name of a module's adapter tensor in the PEFT layout. */
+    static String tensorName(String module, String matrix) {
+        return PREFIX + module + "." + matrix + ".weight";
     }
 
     private static void copy(SafetensorsFile weights, String name, NDArray target) throws IOException {

@@ -32,6 +32,14 @@ public final class AdaptableLinear extends AbstractBlock {
     private Parameter loraB;
     private double scaling;
     private float dropout;
+    private ServedAdapter served;
+
+    /**
+     * Adapter weights that are not parameters of this layer: one of several adapters served on one base, put in
+     * place before each batch of its requests. {@code a} is {@code A^T [in, r]}, {@code b} is {@code B^T [r, out]}.
+     */
+    public record ServedAdapter(NDArray a, NDArray b, double scaling) {
+    }
 
     public AdaptableLinear(int units, boolean withBias) {
         super(VERSION);
@@ -101,6 +109,17 @@ public final class AdaptableLinear extends AbstractBlock {
         return loraB;
     }
 
+    /**
+     * Runs the layer with these adapter weights (or, with null, as the base layer) until told otherwise. Only for
+     * inference, and only on a layer without a trainable adapter; the caller runs one batch at a time per model.
+     */
+    public void serve(ServedAdapter adapter) {
+        if (adapter != null && hasAdapter()) {
+            throw new IllegalStateException("this layer carries a trainable adapter");
+        }
+        this.served = adapter;
+    }
+
     /** Adds {@code (alpha / r) B A} to the base weight and removes the adapter, leaving a plain linear layer. */
     public void mergeAdapter() {
         if (!hasAdapter()) {
@@ -142,6 +161,8 @@ public final class AdaptableLinear extends AbstractBlock {
             // path, rather than over the whole input or output.
             double factor = dropping ? scaling / (1 - dropout) : scaling;
             out = out.add(adapterIn.matMul(a).mul(Scalars.of(x, factor)).matMul(b));
+        } else if (served != null) {
+            out = out.add(x.matMul(served.a()).mul(Scalars.of(x, served.scaling())).matMul(served.b()));
         }
         return new NDList(out);
     }
