@@ -33,6 +33,7 @@ import dev.loupe.contracts.training.v1.FindModelsTrainedOnRequest;
 import dev.loupe.contracts.training.v1.FineTuningJob;
 import dev.loupe.contracts.training.v1.GetJobRequest;
 import dev.loupe.contracts.training.v1.GetModelVersionRequest;
+import dev.loupe.contracts.training.v1.GetModelVersionStatesRequest;
 import dev.loupe.contracts.training.v1.Hyperparameters;
 import dev.loupe.contracts.training.v1.JobActionRequest;
 import dev.loupe.contracts.training.v1.JobEvent;
@@ -42,12 +43,14 @@ import dev.loupe.contracts.training.v1.ListCheckpointsRequest;
 import dev.loupe.contracts.training.v1.ListJobEventsRequest;
 import dev.loupe.contracts.training.v1.ListJobEventsResponse;
 import dev.loupe.contracts.training.v1.ListJobsRequest;
+import dev.loupe.contracts.training.v1.LoadModelVersionForServingRequest;
 import dev.loupe.contracts.training.v1.LoraSettings;
 import dev.loupe.contracts.training.v1.Method;
 import dev.loupe.contracts.training.v1.ModelVersion;
 import dev.loupe.contracts.training.v1.ModelVersionState;
 import dev.loupe.contracts.training.v1.Precision;
 import dev.loupe.contracts.training.v1.ReviewModelVersionRequest;
+import dev.loupe.contracts.training.v1.ServingArtifact;
 import dev.loupe.contracts.training.v1.TrainingMethod;
 import dev.loupe.contracts.training.v1.TrainingServiceGrpc;
 import dev.loupe.contracts.training.v1.TrainingServiceGrpc.TrainingServiceBlockingStub;
@@ -257,6 +260,16 @@ class FineTuningJobTest {
         assertFailsWith(Status.Code.FAILED_PRECONDITION, () -> as(ENGINEER)
                 .exportModelVersion(ExportModelVersionRequest.newBuilder().setModelVersionId(id).build())
                 .hasNext());
+        TrainingServiceBlockingStub serving = TrainingServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(new BearerCallCredentials(
+                        KeycloakTokens.serviceToken("loupe-serving-service"), null));
+        LoadModelVersionForServingRequest load = LoadModelVersionForServingRequest.newBuilder()
+                .setModelVersionId(id)
+                .setTenant("acme")
+                .setDeploymentId("0190a4c4-0000-7000-8000-0000000000d1")
+                .setOnBehalfOf(dev.loupe.contracts.common.v1.Actor.newBuilder().setUsername(ENGINEER))
+                .build();
+        assertFailsWith(Status.Code.FAILED_PRECONDITION, () -> serving.loadModelVersionForServing(load).hasNext());
 
         // Review: engineers may not approve; a compliance officer approves, then cannot approve again.
         ReviewModelVersionRequest review = ReviewModelVersionRequest.newBuilder()
@@ -300,6 +313,29 @@ class FineTuningJobTest {
                 .exportModelVersion(ExportModelVersionRequest.newBuilder().setModelVersionId(id).build())
                 .hasNext());
 
+        // The serving-service loads the approved version: its header names the base model, then the same archive.
+        List<ServingArtifact> loaded = new java.util.ArrayList<>();
+        serving.loadModelVersionForServing(load).forEachRemaining(loaded::add);
+        assertEquals(id, loaded.get(0).getHeader().getModelVersion().getId());
+        assertEquals("loupe-tiny-base", loaded.get(0).getHeader().getBaseModel().getId());
+        java.io.ByteArrayOutputStream servedZip = new java.io.ByteArrayOutputStream();
+        loaded.stream().skip(1).forEach(part -> servedZip.writeBytes(part.getData().toByteArray()));
+        assertEquals(zip.size(), servedZip.size());
+        assertFailsWith(Status.Code.NOT_FOUND, () -> serving.loadModelVersionForServing(load.toBuilder()
+                .setTenant("globex")
+                .build()).hasNext());
+        assertFailsWith(Status.Code.PERMISSION_DENIED, () -> as(ENGINEER).loadModelVersionForServing(load).hasNext());
+        GetModelVersionStatesRequest states = GetModelVersionStatesRequest.newBuilder()
+                .setTenant("acme")
+                .addModelVersionIds(id)
+                .addModelVersionIds("0190a4c4-0000-7000-8000-0000000000ff")
+                .build();
+        assertEquals(java.util.Map.of(id, ModelVersionState.MODEL_VERSION_STATE_APPROVED),
+                serving.getModelVersionStates(states).getStatesMap());
+        assertTrue(serving.getModelVersionStates(states.toBuilder().setTenant("globex").build())
+                .getStatesMap()
+                .isEmpty());
+
         // Lineage: the version is found from a record it trained on, in its tenant only, by Loupe's services.
         TrainingServiceBlockingStub governance = TrainingServiceGrpc.newBlockingStub(channel)
                 .withCallCredentials(new BearerCallCredentials(
@@ -320,9 +356,14 @@ class FineTuningJobTest {
 
         List<AuditEvent> audited = TestClients.outboxEventsAbout(jdbcUrl, dbUser, dbPassword, id);
         assertEquals(List.of("model.version.registered", "model.version.approved", "model.version.approved",
-                "model.version.exported"), audited.stream().map(AuditEvent::getAction).toList());
+                "model.version.exported", "model.version.loaded_for_serving"),
+                audited.stream().map(AuditEvent::getAction).toList());
         assertEquals(List.of(Outcome.OUTCOME_SUCCESS, Outcome.OUTCOME_DENIED, Outcome.OUTCOME_SUCCESS,
-                Outcome.OUTCOME_SUCCESS), audited.stream().map(AuditEvent::getOutcome).toList());
+                Outcome.OUTCOME_SUCCESS, Outcome.OUTCOME_SUCCESS),
+                audited.stream().map(AuditEvent::getOutcome).toList());
+        AuditEvent servingLoad = audited.get(4);
+        assertEquals("loupe-serving-service", servingLoad.getActor().getActor().getService());
+        assertEquals(ENGINEER, servingLoad.getActor().getOnBehalfOf().getUsername());
     }
 
     @Test

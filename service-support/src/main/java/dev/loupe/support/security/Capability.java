@@ -60,7 +60,12 @@ public enum Capability {
      * Find the model versions trained on given records, for erasure requests (Loupe's services only, naming the
      * tenant they act for).
      */
-    LINEAGE_READ(Scope.PLATFORM, SERVICE);
+    LINEAGE_READ(Scope.PLATFORM, SERVICE),
+    /**
+     * Load an approved model version's weights to serve them, and follow its state (Loupe's services only, naming
+     * the tenant they act for).
+     */
+    MODELS_LOAD(Scope.PLATFORM, SERVICE);
 
     /** Whether a capability acts within the caller's tenant or on the platform as a whole. */
     private enum Scope {

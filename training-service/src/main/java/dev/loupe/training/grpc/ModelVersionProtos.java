@@ -51,7 +51,7 @@ final class ModelVersionProtos {
         return built.build();
     }
 
-    private static ModelVersionState state(String state) {
+    static ModelVersionState state(String state) {
         return switch (state) {
             case dev.loupe.training.model.ModelVersion.APPROVED -> ModelVersionState.MODEL_VERSION_STATE_APPROVED;
             case dev.loupe.training.model.ModelVersion.QUARANTINED -> ModelVersionState.MODEL_VERSION_STATE_QUARANTINED;

@@ -29,6 +29,8 @@ import dev.loupe.contracts.training.v1.FineTuningJob;
 import dev.loupe.contracts.training.v1.GetBaseModelRequest;
 import dev.loupe.contracts.training.v1.GetJobRequest;
 import dev.loupe.contracts.training.v1.GetModelVersionRequest;
+import dev.loupe.contracts.training.v1.GetModelVersionStatesRequest;
+import dev.loupe.contracts.training.v1.GetModelVersionStatesResponse;
 import dev.loupe.contracts.training.v1.JobActionRequest;
 import dev.loupe.contracts.training.v1.JobState;
 import dev.loupe.contracts.training.v1.ListBaseModelsRequest;
@@ -41,10 +43,13 @@ import dev.loupe.contracts.training.v1.ListJobsRequest;
 import dev.loupe.contracts.training.v1.ListJobsResponse;
 import dev.loupe.contracts.training.v1.ListModelVersionsRequest;
 import dev.loupe.contracts.training.v1.ListModelVersionsResponse;
+import dev.loupe.contracts.training.v1.LoadModelVersionForServingRequest;
 import dev.loupe.contracts.training.v1.ModelVersion;
 import dev.loupe.contracts.training.v1.MutinyTrainingServiceGrpc;
 import dev.loupe.contracts.training.v1.RegisterBaseModelRequest;
 import dev.loupe.contracts.training.v1.ReviewModelVersionRequest;
+import dev.loupe.contracts.training.v1.ServingArtifact;
+import dev.loupe.contracts.training.v1.ServingArtifactHeader;
 import dev.loupe.contracts.training.v1.WatchJobEventsRequest;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.grpc.ProtoTime;
@@ -253,33 +258,77 @@ public class TrainingGrpcService extends MutinyTrainingServiceGrpc.TrainingServi
         return Uni.createFrom()
                 .deferred(() -> versions.startExport(caller, request.getModelVersionId()))
                 .onItem()
-                .transformToMulti(version -> {
-                    PipedInputStream archive = new PipedInputStream(EXPORT_PIPE_BYTES);
-                    AtomicReference<Throwable> failure = new AtomicReference<>();
-                    try {
-                        PipedOutputStream writer = new PipedOutputStream(archive);
-                        Infrastructure.getDefaultWorkerPool().execute(() -> {
-                            try {
-                                versions.writeArchive(version, writer);
-                            } catch (IOException | RuntimeException e) {
-                                // Set before the pipe closes, so the reader never takes the end for a success.
-                                failure.set(e);
-                            } finally {
-                                closeQuietly(writer);
-                            }
-                        });
-                    } catch (IOException e) {
-                        return Multi.createFrom().failure(e);
-                    }
-                    return Multi.createBy()
-                            .repeating()
-                            .supplier(() -> nextChunk(archive, failure))
-                            .until(chunk -> chunk.getData().isEmpty())
-                            .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                            // A client that goes away: the writer's next write fails and it lets go of the key.
-                            .onTermination()
-                            .invoke(() -> closeQuietly(archive));
+                .transformToMulti(this::archive)
+                .map(bytes -> ArtifactChunk.newBuilder().setData(bytes).build());
+    }
+
+    /** The header (the version and its base model), then the weights as {@link #exportModelVersion} sends them. */
+    @Override
+    @Authorized(Capability.MODELS_LOAD)
+    public Multi<ServingArtifact> loadModelVersionForServing(LoadModelVersionForServingRequest request) {
+        Caller caller = Caller.current();
+        return Uni.createFrom()
+                .deferred(() -> versions.startLoadForServing(caller, request.getTenant(),
+                        request.getModelVersionId(), request.getDeploymentId(), request.getOnBehalfOf()))
+                .chain(version -> baseModels.get(version.baseModelId())
+                        .map(base -> ServingArtifactHeader.newBuilder()
+                                .setModelVersion(ModelVersionProtos.version(version))
+                                .setBaseModel(toProto(base))
+                                .build())
+                        .map(header -> new ServingLoad(version, header)))
+                .onItem()
+                .transformToMulti(load -> Multi.createBy()
+                        .concatenating()
+                        .streams(Multi.createFrom().item(ServingArtifact.newBuilder().setHeader(load.header()).build()),
+                                archive(load.version())
+                                        .map(bytes -> ServingArtifact.newBuilder().setData(bytes).build())));
+    }
+
+    private record ServingLoad(dev.loupe.training.model.ModelVersion version, ServingArtifactHeader header) {
+    }
+
+    @Override
+    @Authorized(Capability.MODELS_LOAD)
+    public Uni<GetModelVersionStatesResponse> getModelVersionStates(GetModelVersionStatesRequest request) {
+        return Uni.createFrom()
+                .deferred(() -> versions.states(request.getTenant(), request.getModelVersionIdsList()))
+                .map(states -> {
+                    var response = GetModelVersionStatesResponse.newBuilder();
+                    states.forEach((id, state) -> response.putStates(id, ModelVersionProtos.state(state)));
+                    return response.build();
                 });
+    }
+
+    /**
+     * A version's files as a zip archive, decrypted into a bounded pipe by a worker thread while the call reads it,
+     * so that no archive is held whole in memory or written to a disk.
+     */
+    private Multi<ByteString> archive(dev.loupe.training.model.ModelVersion version) {
+        PipedInputStream archive = new PipedInputStream(EXPORT_PIPE_BYTES);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        try {
+            PipedOutputStream writer = new PipedOutputStream(archive);
+            Infrastructure.getDefaultWorkerPool().execute(() -> {
+                try {
+                    versions.writeArchive(version, writer);
+                } catch (IOException | RuntimeException e) {
+                    // Set before the pipe closes, so the reader never takes the end for a success.
+                    failure.set(e);
+                } finally {
+                    closeQuietly(writer);
+                }
+            });
+        } catch (IOException e) {
+            return Multi.createFrom().failure(e);
+        }
+        return Multi.createBy()
+                .repeating()
+                .supplier(() -> nextChunk(archive, failure))
+                .until(ByteString::isEmpty)
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                // A client that goes away: the writer's next write fails and it lets go of the key.
+                .onTermination()
+                .invoke(() -> closeQuietly(archive));
     }
 
     private static void closeQuietly(java.io.Closeable closeable) {
@@ -290,8 +339,8 @@ public class TrainingGrpcService extends MutinyTrainingServiceGrpc.TrainingServi
         }
     }
 
-    /** The next chunk of the archive; the default (empty) chunk at its end. */
-    private static ArtifactChunk nextChunk(InputStream archive, AtomicReference<Throwable> failure) {
+    /** The next chunk of the archive; empty at its end. */
+    private static ByteString nextChunk(InputStream archive, AtomicReference<Throwable> failure) {
         try {
             byte[] bytes = archive.readNBytes(EXPORT_CHUNK_BYTES);
             if (bytes.length == 0) {
@@ -300,9 +349,9 @@ public class TrainingGrpcService extends MutinyTrainingServiceGrpc.TrainingServi
                     throw new IllegalStateException("the model version's files could not be read: "
                             + failure.get().getMessage(), failure.get());
                 }
-                return ArtifactChunk.getDefaultInstance();
+                return ByteString.EMPTY;
             }
-            return ArtifactChunk.newBuilder().setData(ByteString.copyFrom(bytes)).build();
+            return ByteString.copyFrom(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -14,6 +14,7 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.SqlClient;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import dev.loupe.contracts.common.v1.Actor;
 import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.support.audit.AuditEvents;
 import dev.loupe.support.error.ProblemException;
@@ -42,6 +43,7 @@ public class ModelVersionService {
     static final String QUARANTINED = "model.version.quarantined";
     static final String RETIRED = "model.version.retired";
     static final String EXPORTED = "model.version.exported";
+    static final String LOADED_FOR_SERVING = "model.version.loaded_for_serving";
     private static final int MAX_COMMENT = 1000;
     private static final int MAX_RECORD_HASHES = 1000;
 
@@ -204,6 +206,41 @@ public class ModelVersionService {
                             version.artifactHash())))
                     .replaceWith(version);
         }));
+    }
+
+    /**
+     * Checks that a service may load the tenant's version to serve it (an approved one) and records the load, naming
+     * the service, the user it acts for and the deployment; the caller then writes the archive with
+     * {@link #writeArchive}.
+     */
+    public Uni<ModelVersion> startLoadForServing(Caller service, String tenant, String id, String deploymentId,
+            Actor onBehalfOf) {
+        if (tenant.isEmpty()) {
+            throw ProblemException.invalid("tenant", "tenant is required: the tenant the calling service acts for");
+        }
+        return versions.pool().withTransaction(tx -> versions.get(tx, tenant, id).chain(found -> {
+            ModelVersion version = found.orElseThrow(() -> ProblemException.notFound("model version", id));
+            if (!version.state().equals(ModelVersion.APPROVED)) {
+                return Uni.createFrom().failure(new ProblemException(ProblemType.CONFLICT, "model version "
+                        + version.name() + " is " + version.state() + ": only approved versions are deployed"));
+            }
+            return outbox.add(tx, AuditEvents.onBehalfOf(service, tenant, onBehalfOf, BaseModelService.AUDIT_SOURCE,
+                    LOADED_FOR_SERVING, "model_version", id, Outcome.OUTCOME_SUCCESS, Map.of("name", version.name(),
+                            "artifact_hash", version.artifactHash(), "deployment_id", deploymentId)))
+                    .replaceWith(version);
+        }));
+    }
+
+    /** The states of those of the ids that are the tenant's versions. */
+    public Uni<Map<String, String>> states(String tenant, List<String> ids) {
+        if (tenant.isEmpty()) {
+            throw ProblemException.invalid("tenant", "tenant is required: the tenant the calling service acts for");
+        }
+        if (ids.isEmpty() || ids.size() > MAX_RECORD_HASHES) {
+            throw ProblemException.invalid("model_version_ids", "model_version_ids must hold 1 to "
+                    + MAX_RECORD_HASHES + " ids");
+        }
+        return versions.states(tenant, ids);
     }
 
     /** Writes the version's files, decrypted, as a zip archive. Blocking. */

@@ -93,6 +93,17 @@ public class ModelVersionRepository {
                 .map(ModelVersionRepository::all);
     }
 
+    /** The states of those of the ids that are the tenant's versions. */
+    public Uni<Map<String, String>> states(String tenant, List<String> ids) {
+        return pool.preparedQuery("SELECT id, state FROM model_version WHERE tenant = $1 AND id = ANY($2)")
+                .execute(Tuple.of(tenant, ids.toArray(String[]::new)))
+                .map(rows -> {
+                    Map<String, String> states = new LinkedHashMap<>();
+                    rows.forEach(row -> states.put(row.getString("id"), row.getString("state")));
+                    return states;
+                });
+    }
+
     public Uni<Void> updateReview(SqlClient client, ModelVersion version) {
         return client.preparedQuery("UPDATE model_version SET state = $2, reviewed_by_user_id = $3,"
                 + " reviewed_by_username = $4, review_comment = $5, reviewed_at = $6 WHERE id = $1")
