@@ -25,6 +25,7 @@ started_postgres="$(ensure_debian_postgres)"
 fresh_database loupe_test loupe-test loupe_dataset_test
 fresh_database loupe_test loupe-test loupe_training_test
 fresh_database loupe_test loupe-test loupe_governance_test
+fresh_database loupe_test loupe-test loupe_serving_test
 # The governance-service's tests run as an application role that may only read and append.
 ensure_role loupe_governance_app_test loupe-test
 # The service clients' secrets: Keycloak imports them, the tests use them for service-account tokens.

@@ -5,6 +5,7 @@ import io.grpc.Status;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
 
+import dev.loupe.contracts.serving.v1.GetMonitoringRequest;
 import dev.loupe.contracts.serving.v1.ListDeploymentsRequest;
 import dev.loupe.contracts.serving.v1.ServingServiceGrpc;
 import dev.loupe.support.grpc.BearerCallCredentials;
@@ -36,6 +37,6 @@ class ServingGrpcAuthenticationTest extends GrpcAuthenticationContract {
     void rpcWithoutMatrixEntryIsDenied() {
         assertFailsWith(Status.Code.PERMISSION_DENIED, () -> ServingServiceGrpc.newBlockingStub(channel)
                 .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(authorizedUser()), null))
-                .listDeployments(ListDeploymentsRequest.getDefaultInstance()));
+                .getMonitoring(GetMonitoringRequest.getDefaultInstance()));
     }
 }

@@ -1,0 +1,48 @@
+package dev.loupe.serving.config;
+
+import java.time.Duration;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** The serving-service's settings. */
+@ConfigMapping(prefix = "loupe.serving")
+public interface ServingConfig {
+    /** Limits of a deployment's options. */
+    Deployments deployments();
+
+    /** Limits of inference requests. */
+    Requests requests();
+
+    interface Deployments {
+        /** Batch size when a deployment names none. */
+        @WithDefault("8")
+        int defaultMaxBatchSize();
+
+        /** Requests admitted at once (generating or waiting) when a deployment names none. */
+        @WithDefault("32")
+        int defaultMaxConcurrentSequences();
+
+        /** How often the states of deployed model versions are checked (a quarantined one is undeployed). */
+        @WithDefault("15S")
+        Duration stateCheckInterval();
+    }
+
+    interface Requests {
+        /** Pictures in one request. */
+        @WithDefault("8")
+        int maxImages();
+
+        /** Bytes of one decoded picture. */
+        @WithDefault("10000000")
+        int maxImageBytes();
+
+        /** How long a request may wait for its turn and generate before it is answered DEADLINE_EXCEEDED. */
+        @WithDefault("120S")
+        Duration timeout();
+
+        /** Seconds a client is told to wait (Retry-After) when a deployment's queue is full. */
+        @WithDefault("1")
+        int retryAfterSeconds();
+    }
+}

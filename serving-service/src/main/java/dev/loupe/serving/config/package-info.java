@@ -1,0 +1,2 @@
+/** The serving-service's typed configuration. */
+package dev.loupe.serving.config;

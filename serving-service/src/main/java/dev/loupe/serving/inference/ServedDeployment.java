@@ -1,0 +1,58 @@
+package dev.loupe.serving.inference;
+
+import java.util.concurrent.Semaphore;
+
+import dev.loupe.engine.model.AdapterWeights;
+import dev.loupe.serving.model.Deployment;
+
+/**
+ * A deployment in memory: its adapter beside its base's shared weights, and the permits that bound how many of its
+ * requests are admitted at once.
+ */
+public final class ServedDeployment {
+    private final Deployment deployment;
+    private final BaseHost host;
+    private final AdapterWeights adapter;
+    private final Semaphore admission;
+    /** Cleared (under the base model's lock) when the deployment is unloaded and its adapter freed. */
+    private boolean open = true;
+
+    ServedDeployment(Deployment deployment, BaseHost host, AdapterWeights adapter) {
+        this.deployment = deployment;
+        this.host = host;
+        this.adapter = adapter;
+        this.admission = new Semaphore(deployment.maxConcurrentSequences());
+    }
+
+    public Deployment deployment() {
+        return deployment;
+    }
+
+    public BaseHost host() {
+        return host;
+    }
+
+    AdapterWeights adapter() {
+        return adapter;
+    }
+
+    Semaphore admission() {
+        return admission;
+    }
+
+    /** Requests admitted and not yet answered. */
+    public int inFlight() {
+        return deployment.maxConcurrentSequences() - admission.availablePermits();
+    }
+
+    /** Only under the base model's lock: whether a batch may still use the adapter. */
+    boolean open() {
+        return open;
+    }
+
+    /** Only under the base model's lock: frees the adapter; batches that start later fail their requests. */
+    void close() {
+        open = false;
+        adapter.close();
+    }
+}

@@ -1,0 +1,2 @@
+/** The serving-service's records. */
+package dev.loupe.serving.model;

@@ -1,0 +1,2 @@
+/** The serving-service's SQL. */
+package dev.loupe.serving.repository;

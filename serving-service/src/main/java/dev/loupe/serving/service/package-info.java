@@ -1,0 +1,2 @@
+/** The serving-service's units of work: deployments and completions. */
+package dev.loupe.serving.service;

@@ -1,0 +1,378 @@
+package dev.loupe.serving;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import jakarta.inject.Inject;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.test.junit.QuarkusTest;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import dev.loupe.contracts.governance.v1.AuditEvent;
+import dev.loupe.contracts.governance.v1.Outcome;
+import dev.loupe.contracts.serving.v1.CompletionChunk;
+import dev.loupe.contracts.serving.v1.CompletionRequest;
+import dev.loupe.contracts.serving.v1.CompletionResponse;
+import dev.loupe.contracts.serving.v1.ContentPart;
+import dev.loupe.contracts.serving.v1.CreateDeploymentRequest;
+import dev.loupe.contracts.serving.v1.DeleteDeploymentRequest;
+import dev.loupe.contracts.serving.v1.Deployment;
+import dev.loupe.contracts.serving.v1.DeploymentOptions;
+import dev.loupe.contracts.serving.v1.DeploymentState;
+import dev.loupe.contracts.serving.v1.GetDeploymentRequest;
+import dev.loupe.contracts.serving.v1.InferenceServiceGrpc;
+import dev.loupe.contracts.serving.v1.InferenceServiceGrpc.InferenceServiceBlockingStub;
+import dev.loupe.contracts.serving.v1.ListDeploymentsRequest;
+import dev.loupe.contracts.serving.v1.Message;
+import dev.loupe.contracts.serving.v1.ServingServiceGrpc;
+import dev.loupe.contracts.serving.v1.ServingServiceGrpc.ServingServiceBlockingStub;
+import dev.loupe.contracts.training.v1.ModelVersionState;
+import dev.loupe.engine.tiny.SyntheticScenes;
+import dev.loupe.serving.inference.LoadedDeployments;
+import dev.loupe.serving.inference.ServedDeployment;
+import dev.loupe.support.error.GrpcProblems;
+import dev.loupe.support.grpc.BearerCallCredentials;
+import dev.loupe.support.testing.KeycloakTokens;
+
+import static dev.loupe.support.testing.GrpcAuthenticationContract.assertFailsWith;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Deployments and inference over gRPC with real Keycloak tokens, PostgreSQL and the tiny base model, the weights
+ * coming from the stand-in registry of these tests ({@link TestTrainingService}).
+ */
+@QuarkusTest
+class ServingTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String ENGINEER = "acme-engineer";
+    private static final String APP = "acme-app";
+
+    @ConfigProperty(name = "quarkus.datasource.jdbc.url")
+    String jdbcUrl;
+    @ConfigProperty(name = "quarkus.datasource.username")
+    String dbUser;
+    @ConfigProperty(name = "quarkus.datasource.password")
+    String dbPassword;
+    @Inject
+    LoadedDeployments loaded;
+
+    private ManagedChannel channel;
+    private final List<String> created = new ArrayList<>();
+
+    @BeforeEach
+    void openChannel() {
+        channel = ManagedChannelBuilder.forAddress("localhost", 18083).usePlaintext().build();
+    }
+
+    @AfterEach
+    void cleanUp() throws InterruptedException {
+        for (String id : created) {
+            try {
+                deployments(ENGINEER)
+                        .deleteDeployment(DeleteDeploymentRequest.newBuilder().setDeploymentId(id).build());
+            } catch (StatusRuntimeException e) {
+                // Already gone.
+            }
+        }
+        TestTrainingService.STATES.put(TestTrainingService.TO_QUARANTINE,
+                ModelVersionState.MODEL_VERSION_STATE_APPROVED);
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private ServingServiceBlockingStub deployments(String user) {
+        return ServingServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
+                .withDeadlineAfter(120, TimeUnit.SECONDS);
+    }
+
+    private InferenceServiceBlockingStub inference(String user) {
+        return InferenceServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
+                .withDeadlineAfter(120, TimeUnit.SECONDS);
+    }
+
+    private Deployment deploy(String version, String name, DeploymentOptions.Builder options) {
+        Deployment deployment = deployments(ENGINEER).createDeployment(CreateDeploymentRequest.newBuilder()
+                .setModelVersionId(version)
+                .setName(name)
+                .setOptions(options)
+                .build());
+        created.add(deployment.getId());
+        return deployment;
+    }
+
+    private static String unique(String prefix) {
+        return prefix + "-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** A user message with a synthetic scene and a question, answered greedily. */
+    static CompletionRequest.Builder ask(String deployment, int scene, String question, int maxTokens) {
+        String png;
+        try {
+            png = Base64.getEncoder()
+                    .encodeToString(SyntheticScenes.png(SyntheticScenes.render(new SyntheticScenes(5).scene(scene))));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return CompletionRequest.newBuilder()
+                .setDeploymentId(deployment)
+                .addMessages(Message.newBuilder()
+                        .setRole("user")
+                        .addContent(ContentPart.newBuilder().setImageUrl("data:image/png;base64," + png))
+                        .addContent(ContentPart.newBuilder().setText(question)))
+                .setMaxTokens(maxTokens)
+                .setTemperature(0);
+    }
+
+    @Test
+    void onlyApprovedVersionsDeployAndNamesAreTheTenants() {
+        assertFailsWith(Status.Code.FAILED_PRECONDITION,
+                () -> deploy(TestTrainingService.CANDIDATE, unique("candidate"), DeploymentOptions.newBuilder()));
+        assertFailsWith(Status.Code.NOT_FOUND, () -> deploy("0190a4c4-0000-7000-8000-0000000000ff", unique("nothing"),
+                DeploymentOptions.newBuilder()));
+        StatusRuntimeException badSize = assertFailsWith(Status.Code.INVALID_ARGUMENT,
+                () -> deploy(TestTrainingService.FIRST, unique("big"), DeploymentOptions.newBuilder()
+                        .setMaxBatchSize(1000)));
+        assertEquals("options.max_batch_size", GrpcProblems.fromStatus(badSize).field().orElseThrow());
+
+        String name = unique("first");
+        Deployment deployment = deploy(TestTrainingService.FIRST, name, DeploymentOptions.newBuilder());
+        assertEquals(DeploymentState.DEPLOYMENT_STATE_READY, deployment.getState());
+        assertEquals("loupe-tiny-base", deployment.getBaseModelId());
+        assertEquals(8, deployment.getOptions().getMaxBatchSize());
+        assertEquals(ENGINEER, deployment.getCreatedBy().getUsername());
+        assertFailsWith(Status.Code.ALREADY_EXISTS,
+                () -> deploy(TestTrainingService.SECOND, name, DeploymentOptions.newBuilder()));
+
+        // Another tenant neither sees nor calls it; a model consumer calls it but does not manage deployments.
+        GetDeploymentRequest get = GetDeploymentRequest.newBuilder().setDeploymentId(deployment.getId()).build();
+        assertEquals(name, deployments(ENGINEER).getDeployment(get).getName());
+        assertFailsWith(Status.Code.NOT_FOUND, () -> deployments("globex-engineer").getDeployment(get));
+        assertTrue(deployments("globex-engineer").listDeployments(ListDeploymentsRequest.getDefaultInstance())
+                .getDeploymentsList()
+                .isEmpty());
+        assertFailsWith(Status.Code.NOT_FOUND,
+                () -> inference("globex-app").complete(ask(name, 1, "Describe the image.", 4).build()));
+        assertFailsWith(Status.Code.PERMISSION_DENIED, () -> deployments(APP).getDeployment(get));
+        assertFalse(inference(APP).complete(ask(name, 1, "Describe the image.", 4).build()).getId().isEmpty());
+        assertFailsWith(Status.Code.PERMISSION_DENIED,
+                () -> inference("acme-compliance").complete(ask(name, 1, "Describe the image.", 4).build()));
+    }
+
+    @Test
+    void twoAdaptersShareOneBaseAndAnswerWithTheirOwnBehaviour() {
+        String first = deploy(TestTrainingService.FIRST, unique("first"), DeploymentOptions.newBuilder()).getName();
+        String second = deploy(TestTrainingService.SECOND, unique("second"), DeploymentOptions.newBuilder())
+                .getName();
+        String firstAnswer = inference(APP).complete(ask(first, 2, "Describe the image.", 16).build()).getText();
+        String secondAnswer = inference(APP).complete(ask(second, 2, "Describe the image.", 16).build()).getText();
+        assertNotEquals(firstAnswer, secondAnswer);
+        assertEquals(firstAnswer, inference(APP).complete(ask(first, 2, "Describe the image.", 16).build()).getText());
+
+        // One copy of the base weights: both deployments run on the same host, each adding a small adapter.
+        List<ServedDeployment> served = loaded.loaded()
+                .values()
+                .stream()
+                .filter(d -> d.deployment().name().equals(first) || d.deployment().name().equals(second))
+                .toList();
+        assertEquals(2, served.size());
+        assertSame(served.get(0).host(), served.get(1).host());
+    }
+
+    @Test
+    void aBatchAnswersAsSerialRequestsAndStreamsTheSameText() throws Exception {
+        String name = deploy(TestTrainingService.FIRST, unique("batched"), DeploymentOptions.newBuilder()
+                .setMaxBatchSize(4)).getName();
+        List<CompletionRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            requests.add(ask(name, 10 + i, i % 2 == 0 ? "Describe the image." : "What colour is the first shape?",
+                    8 + i).build());
+        }
+        List<String> serial = new ArrayList<>();
+        for (CompletionRequest request : requests) {
+            serial.add(inference(APP).complete(request).getText());
+        }
+        ExecutorService clients = Executors.newFixedThreadPool(requests.size());
+        try {
+            List<Future<CompletionResponse>> concurrent = new ArrayList<>();
+            for (CompletionRequest request : requests) {
+                concurrent.add(clients.submit(() -> inference(APP).complete(request)));
+            }
+            for (int i = 0; i < requests.size(); i++) {
+                assertEquals(serial.get(i), concurrent.get(i).get(120, TimeUnit.SECONDS).getText(), "request " + i);
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+
+        StringBuilder streamed = new StringBuilder();
+        CompletionChunk last = null;
+        for (Iterator<CompletionChunk> chunks = inference(APP).streamComplete(requests.get(0)); chunks.hasNext();) {
+            last = chunks.next();
+            streamed.append(last.getTextDelta());
+        }
+        assertEquals(serial.get(0), streamed.toString());
+        assertFalse(last.getFinishReason().isEmpty());
+        assertTrue(last.getUsage().getCompletionTokens() > 0);
+        assertEquals(last.getUsage().getImageTokens() > 0, true);
+    }
+
+    @Test
+    void aSchemaAlwaysYieldsJsonThatFollowsIt() throws Exception {
+        String name = deploy(TestTrainingService.SECOND, unique("json"), DeploymentOptions.newBuilder()).getName();
+        String schema = """
+                {"type": "object", "properties": {"colour": {"enum": ["red", "green", "blue"]},
+                 "count": {"type": "integer", "enum": [1, 2, 3]}}, "required": ["colour", "count"]}""";
+        for (int scene = 0; scene < 4; scene++) {
+            CompletionResponse answer = inference(APP).complete(ask(name, scene, "List the colours.", 120)
+                    .setJsonSchema(schema)
+                    .setTemperature(1)
+                    .setSeed(scene)
+                    .build());
+            assertEquals("stop", answer.getFinishReason(), answer.getText());
+            JsonNode document = JSON.readTree(answer.getText());
+            assertTrue(List.of("red", "green", "blue").contains(document.get("colour").asText()), answer.getText());
+            assertTrue(List.of(1, 2, 3).contains(document.get("count").asInt()), answer.getText());
+            assertEquals(2, document.size());
+        }
+        StatusRuntimeException badSchema = assertFailsWith(Status.Code.INVALID_ARGUMENT,
+                () -> inference(APP).complete(ask(name, 1, "List.", 8).setJsonSchema("{\"type\": \"object\", "
+                        + "\"additionalProperties\": true}").build()));
+        assertEquals("response_format.json_schema.schema", GrpcProblems.fromStatus(badSchema).field().orElseThrow());
+    }
+
+    @Test
+    void badInputNamesTheFieldAndStopSequencesEndTheText() {
+        String name = deploy(TestTrainingService.FIRST, unique("input"), DeploymentOptions.newBuilder()).getName();
+        Map<String, CompletionRequest> bad = Map.of(
+                "messages[0].content[0].image_url.url", ask(name, 1, "Describe.", 4)
+                        .setMessages(0, Message.newBuilder()
+                                .setRole("user")
+                                .addContent(ContentPart.newBuilder().setImageUrl("https://example.com/a.png")))
+                        .build(),
+                "messages[0].role", ask(name, 1, "Describe.", 4)
+                        .setMessages(0, Message.newBuilder().setRole("robot").addContent(
+                                ContentPart.newBuilder().setText("hi")))
+                        .build(),
+                "temperature", ask(name, 1, "Describe.", 4).setTemperature(7).build(),
+                "max_tokens", ask(name, 1, "Describe.", 4).setMaxTokens(0).build());
+        bad.forEach((field, request) -> {
+            StatusRuntimeException refused = assertFailsWith(Status.Code.INVALID_ARGUMENT,
+                    () -> inference(APP).complete(request));
+            assertEquals(field, GrpcProblems.fromStatus(refused).field().orElseThrow());
+        });
+
+        String whole = inference(APP).complete(ask(name, 3, "Describe the image.", 12).build()).getText();
+        assertTrue(whole.length() > 3, whole);
+        String stop = whole.substring(2, 4);
+        CompletionResponse cut = inference(APP).complete(ask(name, 3, "Describe the image.", 12).addStop(stop)
+                .build());
+        assertEquals(whole.substring(0, whole.indexOf(stop)), cut.getText());
+        assertEquals("stop", cut.getFinishReason());
+    }
+
+    @Test
+    void overloadIsRefusedWith429AndTheDeploymentRecovers() throws Exception {
+        String name = deploy(TestTrainingService.FIRST, unique("busy"), DeploymentOptions.newBuilder()
+                .setMaxBatchSize(2)
+                .setMaxConcurrentSequences(2)).getName();
+        int burst = 24;
+        AtomicInteger refused = new AtomicInteger();
+        AtomicInteger answered = new AtomicInteger();
+        ExecutorService clients = Executors.newFixedThreadPool(burst);
+        try {
+            List<Future<?>> calls = new ArrayList<>();
+            for (int i = 0; i < burst; i++) {
+                calls.add(clients.submit(() -> {
+                    try {
+                        inference(APP).complete(ask(name, 1, "Describe the image.", 24).build());
+                        answered.incrementAndGet();
+                    } catch (StatusRuntimeException e) {
+                        assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+                        refused.incrementAndGet();
+                    }
+                }));
+            }
+            for (Future<?> call : calls) {
+                call.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+        assertTrue(refused.get() > 0, "nothing was refused");
+        assertTrue(answered.get() >= 2, "only " + answered.get() + " answered");
+        assertEquals(burst, refused.get() + answered.get());
+        assertFalse(inference(APP).complete(ask(name, 1, "Describe the image.", 4).build()).getText().isEmpty());
+    }
+
+    @Test
+    void aQuarantinedVersionIsSuspendedAndEveryRequestIsAudited() throws Exception {
+        Deployment deployment = deploy(TestTrainingService.TO_QUARANTINE, unique("watched"),
+                DeploymentOptions.newBuilder());
+        CompletionResponse answer = inference(APP).complete(ask(deployment.getName(), 1, "Describe the image.", 6)
+                .build());
+        TestTrainingService.STATES.put(TestTrainingService.TO_QUARANTINE,
+                ModelVersionState.MODEL_VERSION_STATE_QUARANTINED);
+        GetDeploymentRequest get = GetDeploymentRequest.newBuilder().setDeploymentId(deployment.getId()).build();
+        await().atMost(30, TimeUnit.SECONDS)
+                .until(() -> deployments(ENGINEER).getDeployment(get)
+                        .getState() == DeploymentState.DEPLOYMENT_STATE_SUSPENDED);
+        assertTrue(deployments(ENGINEER).getDeployment(get).getFailureReason().contains("quarantined"));
+        assertFailsWith(Status.Code.FAILED_PRECONDITION, () -> inference(APP).complete(ask(deployment.getName(), 1,
+                "Describe the image.", 6).build()));
+
+        List<AuditEvent> events = outboxEventsAbout(deployment.getId());
+        List<String> actions = events.stream().map(AuditEvent::getAction).toList();
+        assertEquals(List.of("deployment.created", "inference.completion", "deployment.suspended",
+                "inference.completion"), actions);
+        assertEquals(Outcome.OUTCOME_DENIED, events.get(3).getOutcome());
+        AuditEvent completion = events.get(1);
+        assertEquals(APP, completion.getActor().getActor().getUsername());
+        assertEquals(Outcome.OUTCOME_SUCCESS, completion.getOutcome());
+        assertEquals(answer.getUsage().getCompletionTokens(),
+                (int) completion.getDetails().getFieldsOrThrow("completion_tokens").getNumberValue());
+        // Neither the prompt nor the answer is in the trail.
+        assertFalse(completion.toString().contains("Describe the image"));
+    }
+
+    private List<AuditEvent> outboxEventsAbout(String resourceId) throws Exception {
+        List<AuditEvent> events = new ArrayList<>();
+        try (Connection connection = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
+                PreparedStatement query = connection.prepareStatement("SELECT payload FROM audit_outbox ORDER BY id");
+                ResultSet rows = query.executeQuery()) {
+            while (rows.next()) {
+                AuditEvent event = AuditEvent.parseFrom(rows.getBytes("payload"));
+                if (event.getResource().getId().equals(resourceId)) {
+                    events.add(event);
+                }
+            }
+        }
+        return events;
+    }
+}
