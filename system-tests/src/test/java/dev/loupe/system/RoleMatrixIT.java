@@ -57,6 +57,9 @@ class RoleMatrixIT {
     private static final Set<String> JOB_MANAGERS = Set.of("tenant-admin", "ml-engineer");
     private static final Set<String> JOB_READERS = Set.of("tenant-admin", "ml-engineer", "compliance-officer");
 
+    private static final Set<String> DEPLOYMENT_MANAGERS = Set.of("tenant-admin", "ml-engineer");
+    private static final Set<String> INFERENCE_CALLERS = Set.of("ml-engineer", "model-consumer");
+
     /** A UUID v7, as Loupe's ids are, that no import, record, job or model version has. */
     private static final String NO_SUCH_ID = "01890a5d-ac96-7000-8000-000000000000";
 
@@ -106,7 +109,14 @@ class RoleMatrixIT {
             new Route("POST", "/v1/fine-tuning/jobs/{id}/pause", JOB_MANAGERS, 404),
             new Route("POST", "/v1/fine-tuning/jobs/{id}/resume", JOB_MANAGERS, 404),
             new Route("GET", "/v1/fine-tuning/jobs/{id}/events", JOB_READERS, 404),
-            new Route("GET", "/v1/fine-tuning/jobs/{id}/checkpoints", JOB_READERS, 404));
+            new Route("GET", "/v1/fine-tuning/jobs/{id}/checkpoints", JOB_READERS, 404),
+            // An unknown model version: 404 from the registry shows the call got through both services' checks.
+            new Route("POST", "/v1/deployments", DEPLOYMENT_MANAGERS, 404),
+            new Route("GET", "/v1/deployments", DEPLOYMENT_MANAGERS, 200),
+            new Route("GET", "/v1/deployments/{id}", DEPLOYMENT_MANAGERS, 404),
+            new Route("DELETE", "/v1/deployments/{id}", DEPLOYMENT_MANAGERS, 404),
+            // An unknown deployment: 404 from the serving-service.
+            new Route("POST", "/v1/chat/completions", INFERENCE_CALLERS, 404));
 
     @Test
     void everyRouteHasAMatrixRow() {
@@ -151,7 +161,8 @@ class RoleMatrixIT {
      */
     private static Response call(Route route, String user) {
         String path = route.path();
-        if (path.startsWith("/v1/fine-tuning/jobs/") || path.startsWith("/v1/models/")) {
+        if (path.startsWith("/v1/fine-tuning/jobs/") || path.startsWith("/v1/models/")
+                || path.startsWith("/v1/deployments/")) {
             path = path.replace("{id}", NO_SUCH_ID);
         } else if (path.contains("{id}")) {
             path = path.replace("{id}", Gateway.createDataset("acme-steward", Gateway.uniqueName("matrix")));
@@ -172,6 +183,11 @@ class RoleMatrixIT {
         } else if (route.method().equals("POST") && path.equals("/v1/models")) {
             // A folder outside the model store: refused by the training-service (400) once the role got through.
             request.contentType("application/json").body(Map.of("id", "matrix-model", "storage_uri", "/etc"));
+        } else if (route.method().equals("POST") && path.equals("/v1/deployments")) {
+            request.contentType("application/json").body(Map.of("model", NO_SUCH_ID));
+        } else if (route.method().equals("POST") && path.equals("/v1/chat/completions")) {
+            request.contentType("application/json").body(Map.of("model", "no-such-deployment", "messages",
+                    List.of(Map.of("role", "user", "content", "Hello"))));
         } else if (route.method().equals("POST") && path.equals("/v1/fine-tuning/jobs")) {
             request.contentType("application/json").body("{}");
         } else if (route.method().equals("POST") && path.startsWith("/v1/models/")) {

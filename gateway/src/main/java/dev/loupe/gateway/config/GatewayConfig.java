@@ -35,6 +35,18 @@ public interface GatewayConfig {
         Duration eventStreamDeadline();
     }
 
+    /** Chat completions, answered by the serving-service. */
+    Inference inference();
+
+    interface Inference {
+        /**
+         * Deadline of one completion, streamed or not: waiting for a batch and generating. Beyond it the request ends
+         * with 504.
+         */
+        @WithDefault("3M")
+        Duration deadline();
+    }
+
     /** Dataset imports: a records file and a zip of its images, streamed to the dataset-service. */
     Imports imports();
 

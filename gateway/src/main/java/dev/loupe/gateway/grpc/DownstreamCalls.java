@@ -76,4 +76,10 @@ public class DownstreamCalls {
         return onBehalfOfCaller(stub).withDeadlineAfter(config.downstream().eventStreamDeadline().toMillis(),
                 TimeUnit.MILLISECONDS);
     }
+
+    /** Like {@link #onBehalfOfCaller}, under the deadline of a completion. */
+    public <S extends AbstractStub<S>> S inferenceOnBehalfOfCaller(S stub) {
+        return onBehalfOfCaller(stub).withDeadlineAfter(config.inference().deadline().toMillis(),
+                TimeUnit.MILLISECONDS);
+    }
 }

@@ -91,6 +91,10 @@ public class ProblemMappers {
         if (type == ProblemType.UNAUTHENTICATED) {
             builder.header(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"loupe\"");
         }
+        if (type == ProblemType.RATE_LIMITED) {
+            // Overload is brief by design (bounded queues): a client may come back after a second.
+            builder.header(HttpHeaders.RETRY_AFTER, "1");
+        }
         return builder.build();
     }
 
