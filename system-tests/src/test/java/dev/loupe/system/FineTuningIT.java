@@ -15,10 +15,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.loupe.engine.tiny.Scene;
 import dev.loupe.engine.tiny.SyntheticScenes;
 
 import static dev.loupe.system.Gateway.as;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -158,6 +160,109 @@ class FineTuningIT {
         }
         assertEquals(List.of("adapter_config.json", "adapter_model.safetensors"), names);
         as("globex-compliance").get("/v1/models/" + version).then().statusCode(404);
+
+        deployAndAsk(version);
+    }
+
+    /** The approved version deployed and asked about scenes it never saw, as an OpenAI client asks. */
+    private static void deployAndAsk(String version) {
+        String name = Gateway.uniqueName("colours");
+        Response deployed = as("acme-engineer").contentType("application/json")
+                .body(Map.of("model", version, "name", name, "max_batch_size", 4))
+                .post("/v1/deployments");
+        deployed.then()
+                .statusCode(201)
+                .body("status", equalTo("ready"))
+                .body("model_version_id", equalTo(version))
+                .body("base_model_id", equalTo("loupe-tiny-base"));
+        as("globex-engineer").get("/v1/deployments/" + deployed.path("id")).then().statusCode(404);
+
+        List<String> colourWords = java.util.Arrays.stream(Scene.Colour.values()).map(Scene.Colour::word).toList();
+        Map<String, Object> schema = Map.of("type", "object", "properties", Map.of("colours", Map.of("type",
+                "array", "items", Map.of("enum", colourWords), "minItems", 1, "maxItems", 4)), "required",
+                List.of("colours"));
+        SyntheticScenes heldOut = new SyntheticScenes(5000);
+        for (int scene = 80; scene < 84; scene++) {
+            Map<String, Object> request = chatRequest(name, heldOut.scene(scene));
+            JsonPath answer = as("acme-app").contentType("application/json")
+                    .body(request)
+                    .post("/v1/chat/completions")
+                    .then()
+                    .statusCode(200)
+                    .body("object", equalTo("chat.completion"))
+                    .body("model", equalTo(name))
+                    .body("choices[0].message.role", equalTo("assistant"))
+                    .extract()
+                    .jsonPath();
+            String text = answer.getString("choices[0].message.content");
+            assertTrue(answer.getInt("usage.total_tokens") > answer.getInt("usage.completion_tokens"));
+
+            // The same request streamed: chunks in OpenAI's format, the same text, then [DONE].
+            Map<String, Object> streamed = new java.util.HashMap<>(request);
+            streamed.put("stream", true);
+            streamed.put("stream_options", Map.of("include_usage", true));
+            String events = as("acme-app").contentType("application/json")
+                    .body(streamed)
+                    .post("/v1/chat/completions")
+                    .then()
+                    .statusCode(200)
+                    .contentType(startsWith("text/event-stream"))
+                    .extract()
+                    .asString();
+            StringBuilder content = new StringBuilder();
+            List<String> data = events.lines().filter(line -> line.startsWith("data: ")).map(l -> l.substring(6))
+                    .toList();
+            assertEquals("[DONE]", data.get(data.size() - 1), events);
+            for (String chunk : data.subList(0, data.size() - 1)) {
+                JsonPath parsed = JsonPath.from(chunk);
+                assertEquals("chat.completion.chunk", parsed.getString("object"));
+                String delta = parsed.getString("choices[0].delta.content");
+                content.append(delta == null ? "" : delta);
+            }
+            assertEquals(text, content.toString());
+
+            // With the answers' JSON Schema, the answer is always such a document.
+            Map<String, Object> constrained = new java.util.HashMap<>(request);
+            constrained.put("response_format", Map.of("type", "json_schema", "json_schema", Map.of("name",
+                    "colours", "schema", schema)));
+            String document = as("acme-app").contentType("application/json")
+                    .body(constrained)
+                    .post("/v1/chat/completions")
+                    .then()
+                    .statusCode(200)
+                    .body("choices[0].finish_reason", equalTo("stop"))
+                    .extract()
+                    .path("choices[0].message.content");
+            List<String> colours = JsonPath.from(document).getList("colours");
+            assertTrue(colourWords.containsAll(colours) && !colours.isEmpty(), document);
+        }
+
+        // Tenant isolation on inference, and only inference roles call it.
+        as("globex-app").contentType("application/json")
+                .body(chatRequest(name, heldOut.scene(80)))
+                .post("/v1/chat/completions")
+                .then()
+                .statusCode(404);
+        as("acme-engineer").delete("/v1/deployments/" + deployed.path("id")).then().statusCode(204);
+        as("acme-app").contentType("application/json")
+                .body(chatRequest(name, heldOut.scene(80)))
+                .post("/v1/chat/completions")
+                .then()
+                .statusCode(404);
+    }
+
+    /** OpenAI's request body for the colours question about a scene, answered greedily. */
+    static Map<String, Object> chatRequest(String deployment, Scene scene) {
+        String png;
+        try {
+            png = java.util.Base64.getEncoder().encodeToString(SyntheticScenes.png(SyntheticScenes.render(scene)));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return Map.of("model", deployment, "temperature", 0, "max_tokens", 40, "messages", List.of(Map.of("role",
+                "user", "content", List.of(
+                        Map.of("type", "image_url", "image_url", Map.of("url", "data:image/png;base64," + png)),
+                        Map.of("type", "text", "text", Scene.COLOURS_QUESTION)))));
     }
 
     @Test

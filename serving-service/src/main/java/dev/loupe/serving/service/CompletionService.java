@@ -165,6 +165,7 @@ public class CompletionService {
                         "role must be system, developer, user or assistant");
             };
             StringBuilder content = new StringBuilder();
+            boolean afterImage = false;
             for (int p = 0; p < message.getContentCount(); p++) {
                 ContentPart part = message.getContent(p);
                 String partField = field + ".content[" + p + "]";
@@ -178,12 +179,18 @@ public class CompletionService {
                     }
                     images.add(image(part.getImageUrl(), partField + ".image_url.url"));
                     content.append(ChatTokenizer.IMAGE_PLACEHOLDER);
+                    afterImage = true;
                 } else {
                     if (part.getText().contains(ChatTokenizer.IMAGE_PLACEHOLDER)) {
                         throw ProblemException.invalid(partField + ".text", "text must not spell "
                                 + ChatTokenizer.IMAGE_PLACEHOLDER + ": send images as image_url parts");
                     }
+                    // LLaVA's convention, which Loupe's training data follows: a picture, then a line break.
+                    if (afterImage && !part.getText().startsWith("\n")) {
+                        content.append('\n');
+                    }
                     content.append(part.getText());
+                    afterImage = false;
                 }
             }
             messages.add(new ChatMessage(role, content.toString()));
