@@ -140,7 +140,7 @@ public class DeploymentService {
                                             Outcome.OUTCOME_SUCCESS, details(deployment)))))
                             .replaceWith(deployment)
                             .onFailure()
-                            .invoke(() -> loaded.unload(deployment.id()))
+                            .call(() -> unload(deployment.id()))
                             .onFailure(e -> e instanceof io.vertx.pgclient.PgException pg
                                     && "23505".equals(pg.getSqlState()))
                             .transform(e -> new ProblemException(ProblemType.ALREADY_EXISTS, "the tenant already "
@@ -241,7 +241,17 @@ public class DeploymentService {
                                     "deployment.deleted", "deployment", id, Outcome.OUTCOME_SUCCESS,
                                     details(deployment))));
                 }))
-                .invoke(() -> loaded.unload(id));
+                .call(() -> unload(id));
+    }
+
+    /** Unloads off the event loop: freeing a model waits for its running batch. */
+    private Uni<Void> unload(String id) {
+        return Uni.createFrom()
+                .<Void>item(() -> {
+                    loaded.unload(id);
+                    return null;
+                })
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 
     /**
