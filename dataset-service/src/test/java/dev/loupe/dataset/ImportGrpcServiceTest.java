@@ -134,9 +134,20 @@ class ImportGrpcServiceTest {
         return bytes.toByteArray();
     }
 
+    /** The dataset's stored blobs; files still being written (temporary, renamed when complete) do not count. */
     private List<Path> blobsOf(String datasetId) throws IOException {
-        try (Stream<Path> files = Files.walk(blobDir)) {
-            return files.filter(Files::isRegularFile).filter(path -> path.toString().contains(datasetId)).toList();
+        for (int attempt = 1;; attempt++) {
+            try (Stream<Path> files = Files.walk(blobDir)) {
+                return files.filter(Files::isRegularFile)
+                        .filter(path -> path.toString().contains(datasetId))
+                        .filter(path -> !path.getFileName().toString().endsWith(".tmp"))
+                        .toList();
+            } catch (java.io.UncheckedIOException e) {
+                // A temporary file renamed (or removed) while the walk passed it: walk again.
+                if (!(e.getCause() instanceof java.nio.file.NoSuchFileException) || attempt == 10) {
+                    throw e;
+                }
+            }
         }
     }
 

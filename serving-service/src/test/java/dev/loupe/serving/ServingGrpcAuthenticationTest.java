@@ -34,9 +34,10 @@ class ServingGrpcAuthenticationTest extends GrpcAuthenticationContract {
     }
 
     @Test
-    void rpcWithoutMatrixEntryIsDenied() {
+    void rpcOutsideTheCallersRolesIsDenied() {
+        // A model consumer calls deployments but does not manage them.
         assertFailsWith(Status.Code.PERMISSION_DENIED, () -> ServingServiceGrpc.newBlockingStub(channel)
-                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(authorizedUser()), null))
+                .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken("acme-app"), null))
                 .getMonitoring(GetMonitoringRequest.getDefaultInstance()));
     }
 }

@@ -41,10 +41,12 @@ import dev.loupe.contracts.serving.v1.Deployment;
 import dev.loupe.contracts.serving.v1.DeploymentOptions;
 import dev.loupe.contracts.serving.v1.DeploymentState;
 import dev.loupe.contracts.serving.v1.GetDeploymentRequest;
+import dev.loupe.contracts.serving.v1.GetMonitoringRequest;
 import dev.loupe.contracts.serving.v1.InferenceServiceGrpc;
 import dev.loupe.contracts.serving.v1.InferenceServiceGrpc.InferenceServiceBlockingStub;
 import dev.loupe.contracts.serving.v1.ListDeploymentsRequest;
 import dev.loupe.contracts.serving.v1.Message;
+import dev.loupe.contracts.serving.v1.Monitoring;
 import dev.loupe.contracts.serving.v1.ServingServiceGrpc;
 import dev.loupe.contracts.serving.v1.ServingServiceGrpc.ServingServiceBlockingStub;
 import dev.loupe.contracts.training.v1.ModelVersionState;
@@ -117,7 +119,11 @@ class ServingTest {
                 .withDeadlineAfter(120, TimeUnit.SECONDS);
     }
 
+    /** Deploys with the response cache off unless the options turn it on: most tests compare generations. */
     private Deployment deploy(String version, String name, DeploymentOptions.Builder options) {
+        if (!options.hasCacheEnabled()) {
+            options.setCacheEnabled(false);
+        }
         Deployment deployment = deployments(ENGINEER).createDeployment(CreateDeploymentRequest.newBuilder()
                 .setModelVersionId(version)
                 .setName(name)
@@ -203,6 +209,45 @@ class ServingTest {
                 .toList();
         assertEquals(2, served.size());
         assertSame(served.get(0).host(), served.get(1).host());
+    }
+
+    @Test
+    void deterministicAnswersComeFromTheCacheAndTheFiguresShowIt() {
+        Deployment deployment = deploy(TestTrainingService.FIRST, unique("cached"), DeploymentOptions.newBuilder()
+                .setCacheEnabled(true));
+        CompletionRequest greedy = ask(deployment.getName(), 4, "Describe the image.", 10).build();
+        CompletionResponse first = inference(APP).complete(greedy);
+        CompletionResponse again = inference(APP).complete(greedy);
+        assertFalse(first.getCached());
+        assertTrue(again.getCached());
+        assertEquals(first.getText(), again.getText());
+        assertEquals(first.getUsage(), again.getUsage());
+        // Another picture is another request.
+        assertFalse(inference(APP).complete(ask(deployment.getName(), 5, "Describe the image.", 10).build())
+                .getCached());
+        // Sampling without a seed is never cached.
+        CompletionRequest sampled = ask(deployment.getName(), 4, "Describe the image.", 10).setTemperature(1).build();
+        inference(APP).complete(sampled);
+        assertFalse(inference(APP).complete(sampled).getCached());
+
+        Monitoring figures = deployments(ENGINEER).getMonitoring(GetMonitoringRequest.newBuilder()
+                .setDeploymentId(deployment.getId())
+                .build());
+        assertTrue(figures.getTotal().getP50Ms() > 0, figures.toString());
+        assertTrue(figures.getTimeToFirstToken().getP50Ms() > 0, figures.toString());
+        assertTrue(figures.getTimeToFirstToken().getP50Ms() <= figures.getTotal().getP99Ms(), figures.toString());
+        assertTrue(figures.getRequestsPerSecond() > 0, figures.toString());
+        // Three deterministic requests, one of them answered from the cache.
+        assertEquals(1.0 / 3, figures.getCacheHitRate(), 1e-9, figures.toString());
+        assertEquals(0, figures.getQueueDepth());
+        assertFailsWith(Status.Code.NOT_FOUND, () -> deployments("globex-engineer").getMonitoring(
+                GetMonitoringRequest.newBuilder().setDeploymentId(deployment.getId()).build()));
+
+        // Deployed with the cache off, the same request is generated again.
+        String uncached = deploy(TestTrainingService.FIRST, unique("uncached"), DeploymentOptions.newBuilder()
+                .setCacheEnabled(false)).getName();
+        inference(APP).complete(ask(uncached, 4, "Describe the image.", 10).build());
+        assertFalse(inference(APP).complete(ask(uncached, 4, "Describe the image.", 10).build()).getCached());
     }
 
     @Test

@@ -115,6 +115,7 @@ class RoleMatrixIT {
             new Route("GET", "/v1/deployments", DEPLOYMENT_MANAGERS, 200),
             new Route("GET", "/v1/deployments/{id}", DEPLOYMENT_MANAGERS, 404),
             new Route("DELETE", "/v1/deployments/{id}", DEPLOYMENT_MANAGERS, 404),
+            new Route("GET", "/v1/deployments/{id}/monitoring", DEPLOYMENT_MANAGERS, 404),
             // An unknown deployment: 404 from the serving-service.
             new Route("POST", "/v1/chat/completions", INFERENCE_CALLERS, 404));
 

@@ -25,11 +25,13 @@ import dev.loupe.contracts.serving.v1.CreateDeploymentRequest;
 import dev.loupe.contracts.serving.v1.DeleteDeploymentRequest;
 import dev.loupe.contracts.serving.v1.DeploymentOptions;
 import dev.loupe.contracts.serving.v1.GetDeploymentRequest;
+import dev.loupe.contracts.serving.v1.GetMonitoringRequest;
 import dev.loupe.contracts.serving.v1.ListDeploymentsRequest;
 import dev.loupe.contracts.serving.v1.MutinyServingServiceGrpc.MutinyServingServiceStub;
 import dev.loupe.gateway.api.CreateDeploymentBody;
 import dev.loupe.gateway.api.DeploymentView;
 import dev.loupe.gateway.api.ListPage;
+import dev.loupe.gateway.api.MonitoringView;
 import dev.loupe.gateway.grpc.DownstreamCalls;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.security.Authorized;
@@ -125,6 +127,19 @@ public class DeploymentResource {
         return calls.retryingRead(calls.onBehalfOfCaller(serving)
                 .getDeployment(GetDeploymentRequest.newBuilder().setDeploymentId(id).build()))
                 .map(DeploymentView::of);
+    }
+
+    @GET
+    @Path("/{id}/monitoring")
+    @Authorized(Capability.DEPLOYMENTS_MANAGE)
+    @Operation(summary = "Monitor a deployment", description = "Latency percentiles (time to first token, per "
+            + "token, whole request) over the last few minutes, requests and tokens per second over the last minute, "
+            + "requests in progress and the response cache's hit rate. The same figures per deployment are on the "
+            + "serving-service's /q/metrics.")
+    public Uni<MonitoringView> monitoring(@RestPath String id) {
+        return calls.retryingRead(calls.onBehalfOfCaller(serving)
+                .getMonitoring(GetMonitoringRequest.newBuilder().setDeploymentId(id).build()))
+                .map(MonitoringView::of);
     }
 
     @DELETE

@@ -14,6 +14,19 @@ public interface ServingConfig {
     /** Limits of inference requests. */
     Requests requests();
 
+    /** The response cache of deterministic requests (deployments with cache_enabled). */
+    Cache cache();
+
+    interface Cache {
+        /** How long an answer is given again. */
+        @WithDefault("10M")
+        Duration ttl();
+
+        /** Answers kept at most, over all deployments; the least recently used go first. */
+        @WithDefault("10000")
+        int maxEntries();
+    }
+
     interface Deployments {
         /** Batch size when a deployment names none. */
         @WithDefault("8")

@@ -44,6 +44,7 @@ public class InferenceGrpcService extends MutinyInferenceServiceGrpc.InferenceSe
                         .setText(result.text())
                         .setFinishReason(result.finishReason())
                         .setUsage(usage(result))
+                        .setCached(result.cached())
                         .build())
                 .onCancellation()
                 .invoke(() -> cancelled.set(true));

@@ -9,25 +9,31 @@ import dev.loupe.contracts.serving.v1.DeleteDeploymentRequest;
 import dev.loupe.contracts.serving.v1.DeleteDeploymentResponse;
 import dev.loupe.contracts.serving.v1.Deployment;
 import dev.loupe.contracts.serving.v1.GetDeploymentRequest;
+import dev.loupe.contracts.serving.v1.GetMonitoringRequest;
+import dev.loupe.contracts.serving.v1.LatencySummary;
 import dev.loupe.contracts.serving.v1.ListDeploymentsRequest;
 import dev.loupe.contracts.serving.v1.ListDeploymentsResponse;
+import dev.loupe.contracts.serving.v1.Monitoring;
 import dev.loupe.contracts.serving.v1.MutinyServingServiceGrpc;
+import dev.loupe.serving.inference.DeploymentStats;
+import dev.loupe.serving.inference.LoadedDeployments;
 import dev.loupe.serving.service.DeploymentService;
 import dev.loupe.support.security.Authorized;
 import dev.loupe.support.security.Caller;
 import dev.loupe.support.security.Capability;
 
 /**
- * The serving-service's deployments API (contract {@code loupe.serving.v1.ServingService}): created, read and
- * deleted with {@link Capability#DEPLOYMENTS_MANAGE}. Monitoring is not built yet: GetMonitoring has no capability,
- * so the role matrix denies it.
+ * The serving-service's deployments API (contract {@code loupe.serving.v1.ServingService}): created, read,
+ * monitored and deleted with {@link Capability#DEPLOYMENTS_MANAGE}.
  */
 @GrpcService
 public class ServingGrpcService extends MutinyServingServiceGrpc.ServingServiceImplBase {
     private final DeploymentService deployments;
+    private final LoadedDeployments loaded;
 
-    public ServingGrpcService(DeploymentService deployments) {
+    public ServingGrpcService(DeploymentService deployments, LoadedDeployments loaded) {
         this.deployments = deployments;
+        this.loaded = loaded;
     }
 
     @Override
@@ -69,5 +75,36 @@ public class ServingGrpcService extends MutinyServingServiceGrpc.ServingServiceI
         return Uni.createFrom()
                 .deferred(() -> deployments.delete(caller, request.getDeploymentId()))
                 .replaceWith(DeleteDeploymentResponse.getDefaultInstance());
+    }
+
+    /** Latency, throughput, queue and cache figures; drift statistics and scheduled evaluations are not built yet. */
+    @Override
+    @Authorized(Capability.DEPLOYMENTS_MANAGE)
+    public Uni<Monitoring> getMonitoring(GetMonitoringRequest request) {
+        Caller caller = Caller.current();
+        return Uni.createFrom()
+                .deferred(() -> deployments.get(caller, request.getDeploymentId()))
+                .map(deployment -> {
+                    Monitoring.Builder monitoring = Monitoring.newBuilder().setDeploymentId(deployment.id());
+                    loaded.find(deployment.tenant(), deployment.id()).ifPresent(served -> {
+                        DeploymentStats.Summary summary = served.stats().summary();
+                        monitoring.setTimeToFirstToken(latency(summary.timeToFirstToken()))
+                                .setPerToken(latency(summary.perToken()))
+                                .setTotal(latency(summary.total()))
+                                .setRequestsPerSecond(summary.requestsPerSecond())
+                                .setTokensPerSecond(summary.tokensPerSecond())
+                                .setQueueDepth(served.inFlight())
+                                .setCacheHitRate(summary.cacheHitRate());
+                    });
+                    return monitoring.build();
+                });
+    }
+
+    private static LatencySummary latency(DeploymentStats.Latency latency) {
+        return LatencySummary.newBuilder()
+                .setP50Ms(latency.p50())
+                .setP95Ms(latency.p95())
+                .setP99Ms(latency.p99())
+                .build();
     }
 }

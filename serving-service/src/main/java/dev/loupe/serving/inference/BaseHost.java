@@ -1,5 +1,6 @@
 package dev.loupe.serving.inference;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -108,6 +109,9 @@ public final class BaseHost implements AutoCloseable {
                             if (pending.cancelled.get()) {
                                 return false;
                             }
+                            if (pending.firstTokenNanos == 0) {
+                                pending.firstTokenNanos = System.nanoTime();
+                            }
                             boolean goOn = pending.text.add(token);
                             String delta = pending.text.release();
                             if (!delta.isEmpty()) {
@@ -126,8 +130,15 @@ public final class BaseHost implements AutoCloseable {
                 boolean stop = pending.text.stopped() || generation.finish() == Generation.Finish.STOP;
                 ServedModel.Prompt prompt = pending.request.prompt();
                 int imageTokens = prompt.images().size() * model.imageTokensPerImage();
-                pending.result.complete(new CompletionResult(pending.text.text(), stop ? "stop" : "length",
-                        prompt.ids().length, imageTokens, generation.tokens().length));
+                long end = System.nanoTime();
+                long firstToken = pending.firstTokenNanos == 0 ? end : pending.firstTokenNanos;
+                CompletionResult result = new CompletionResult(pending.text.text(), stop ? "stop" : "length",
+                        prompt.ids().length, imageTokens, generation.tokens().length,
+                        Duration.ofNanos(firstToken - pending.arrivedNanos),
+                        Duration.ofNanos(end - pending.arrivedNanos),
+                        false);
+                deployment.stats().generated(result);
+                pending.result.complete(result);
             }
         } catch (RuntimeException e) {
             if (!(e instanceof ProblemException)) {

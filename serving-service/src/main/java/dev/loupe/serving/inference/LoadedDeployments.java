@@ -23,6 +23,7 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.djl.ndarray.NDManager;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.jboss.logging.Logger;
 
 import dev.loupe.contracts.training.v1.BaseModel;
@@ -48,6 +49,11 @@ public class LoadedDeployments {
 
     private final Map<String, BaseHost> bases = new HashMap<>();
     private final Map<String, ServedDeployment> byId = new ConcurrentHashMap<>();
+    private final MeterRegistry registry;
+
+    public LoadedDeployments(MeterRegistry registry) {
+        this.registry = registry;
+    }
 
     /**
      * Loads a deployment: its base (unless already loaded) and its adapter from the version's zip archive.
@@ -84,6 +90,7 @@ public class LoadedDeployments {
                     + " does not fit its base model " + base.getId() + ": " + e.getMessage());
         }
         ServedDeployment served = new ServedDeployment(deployment, host, adapter);
+        served.stats(new DeploymentStats(registry, deployment.name(), served));
         byId.put(deployment.id(), served);
         LOG.infof("Deployment %s (%s) serves %s on %s: adapter %d bytes beside %d bytes of base weights",
                 deployment.name(), deployment.id(), deployment.modelVersionName(), base.getId(), adapter.bytes(),
@@ -207,6 +214,7 @@ public class LoadedDeployments {
             return;
         }
         served.host().unload(served);
+        served.stats().close();
         releaseIfUnused(served.host());
         LOG.infof("Deployment %s (%s) unloaded", served.deployment().name(), deploymentId);
     }

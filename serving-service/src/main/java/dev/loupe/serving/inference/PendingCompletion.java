@@ -14,6 +14,9 @@ final class PendingCompletion {
     final CompletableFuture<CompletionResult> result = new CompletableFuture<>();
     /** Set when the caller goes away: the request leaves the queue, or its row ends at the next token. */
     final AtomicBoolean cancelled;
+    final long arrivedNanos = System.nanoTime();
+    /** When its first token came; written and read by the generation thread only. */
+    long firstTokenNanos;
 
     PendingCompletion(ServedDeployment deployment, ServedModel.Request request, CompletionText text,
             CompletionListener listener, AtomicBoolean cancelled) {

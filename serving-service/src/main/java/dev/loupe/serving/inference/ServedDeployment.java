@@ -14,6 +14,7 @@ public final class ServedDeployment {
     private final BaseHost host;
     private final AdapterWeights adapter;
     private final Semaphore admission;
+    private DeploymentStats stats;
     /** Cleared (under the base model's lock) when the deployment is unloaded and its adapter freed. */
     private boolean open = true;
 
@@ -34,6 +35,14 @@ public final class ServedDeployment {
 
     AdapterWeights adapter() {
         return adapter;
+    }
+
+    public DeploymentStats stats() {
+        return stats;
+    }
+
+    void stats(DeploymentStats stats) {
+        this.stats = stats;
     }
 
     Semaphore admission() {

@@ -58,10 +58,14 @@ public class CompletionService {
     private final DeploymentRepository deployments;
     private final ServingConfig config;
 
-    public CompletionService(LoadedDeployments loaded, DeploymentRepository deployments, ServingConfig config) {
+    private final ResponseCache cache;
+
+    public CompletionService(LoadedDeployments loaded, DeploymentRepository deployments, ServingConfig config,
+            ResponseCache cache) {
         this.loaded = loaded;
         this.deployments = deployments;
         this.config = config;
+        this.cache = cache;
     }
 
     /**
@@ -72,6 +76,19 @@ public class CompletionService {
     public Uni<CompletionResult> complete(Caller caller, CompletionRequest request, CompletionListener listener,
             AtomicBoolean cancelled) {
         return served(caller, request.getDeploymentId()).chain(deployment -> {
+            Optional<String> cacheKey = deployment.deployment().cacheEnabled()
+                    ? cache.key(caller.requireTenant(), deployment.deployment().modelVersionId(), request)
+                    : Optional.empty();
+            if (cacheKey.isPresent()) {
+                Optional<CompletionResult> hit = cache.get(cacheKey.get());
+                if (hit.isPresent()) {
+                    deployment.stats().cacheHit();
+                    listener.onText(hit.get().text());
+                    return audited(caller, deployment.deployment(), Outcome.OUTCOME_SUCCESS, hit.get(), "")
+                            .replaceWith(hit.get());
+                }
+                deployment.stats().cacheMiss();
+            }
             ServedModel.Request encoded;
             List<String> stops;
             try {
@@ -99,7 +116,8 @@ public class CompletionService {
                     .onFailure()
                     .call(e -> audited(caller, deployment.deployment(), Outcome.OUTCOME_FAILED, null,
                             e instanceof ProblemException problem ? problem.detail() : "generation failed"))
-                    .call(result -> audited(caller, deployment.deployment(), Outcome.OUTCOME_SUCCESS, result, ""));
+                    .call(result -> audited(caller, deployment.deployment(), Outcome.OUTCOME_SUCCESS, result, ""))
+                    .invoke(result -> cacheKey.ifPresent(key -> cache.put(key, result)));
         });
     }
 
@@ -139,6 +157,7 @@ public class CompletionService {
             details.put("image_tokens", result.imageTokens());
             details.put("completion_tokens", result.completionTokens());
             details.put("finish_reason", result.finishReason());
+            details.put("cached", result.cached());
         }
         if (!reason.isEmpty()) {
             details.put("reason", reason);

@@ -1,0 +1,207 @@
+package dev.loupe.system;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+
+import io.restassured.path.json.JsonPath;
+import org.junit.jupiter.api.Test;
+
+import dev.loupe.engine.tiny.SyntheticScenes;
+
+import static dev.loupe.system.Gateway.as;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Serving throughput and latency through the whole path an application takes (the gateway's OpenAI route, gRPC to
+ * the serving-service, its admission and batching, the engine), at 1, 4 and 16 concurrent clients, next to the
+ * engine's own batched generation rate for the same batch sizes, measured in the same run on the same adapter. A
+ * fine-tuned adapter is trained first (a small LoRA job on the tiny base), approved and deployed with batches of
+ * up to 16 and the response cache off. Every request is a greedy answer to the colours question about a distinct
+ * scene, up to 32 tokens. A benchmark, not a test: run it on the stack with
+ * {@code deploy/local/test.sh -pl system-tests -Dit.test=ServingBenchmark} after {@code mvn install -DskipTests}.
+ */
+class ServingBenchmark {
+    private static final int[] CLIENTS = {1, 4, 16};
+    private static final int REQUESTS_PER_CLIENT = Integer.getInteger("loupe.bench.requests-per-client", 6);
+    private static final int MAX_TOKENS = 32;
+    private static final Pattern ENGINE_LINE = Pattern.compile("engine batch=(\\d+) tokens/s=([0-9.]+)");
+
+    @Test
+    void servingThroughputAgainstTheEngineAlone() throws Exception {
+        String version = trainAndApprove();
+        Path adapter = exportAdapter(version);
+        String name = Gateway.uniqueName("bench");
+        as("acme-engineer").contentType("application/json")
+                .body(Map.of("model", version, "name", name, "max_batch_size", 16, "max_concurrent_sequences", 64,
+                        "cache_enabled", false))
+                .post("/v1/deployments")
+                .then()
+                .statusCode(201);
+
+        AtomicInteger scenes = new AtomicInteger();
+        Map<Integer, double[]> gateway = new LinkedHashMap<>();
+        // One warm-up round at 16 clients: libtorch's first batches of each shape are slower.
+        run(name, 16, 1, scenes);
+        for (int clients : CLIENTS) {
+            gateway.put(clients, run(name, clients, REQUESTS_PER_CLIENT, scenes));
+        }
+        Map<Integer, Double> engine = engineAlone(adapter, REQUESTS_PER_CLIENT);
+
+        System.out.println();
+        System.out.println("clients  gateway tokens/s  p50 ms  p99 ms  engine tokens/s (batch = clients)  path cost");
+        for (int clients : CLIENTS) {
+            double[] figures = gateway.get(clients);
+            double alone = engine.get(clients);
+            System.out.printf(Locale.ROOT, "%7d  %16.1f  %6.0f  %6.0f  %34.1f  %8.1f%%%n", clients, figures[0],
+                    figures[1], figures[2], alone, 100 * (1 - figures[0] / alone));
+        }
+        System.out.printf(Locale.ROOT, "throughput at 16 clients / at 1 client: %.2fx%n",
+                gateway.get(16)[0] / gateway.get(1)[0]);
+    }
+
+    /** Each client sends its requests one after another; returns tokens/s, p50 and p99 latency (ms). */
+    private static double[] run(String deployment, int clients, int requestsPerClient, AtomicInteger scenes)
+            throws Exception {
+        SyntheticScenes source = new SyntheticScenes(9999);
+        List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+        AtomicLong tokens = new AtomicLong();
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        long start = System.nanoTime();
+        try {
+            List<Future<?>> running = new ArrayList<>();
+            for (int c = 0; c < clients; c++) {
+                running.add(pool.submit(() -> {
+                    for (int r = 0; r < requestsPerClient; r++) {
+                        Map<String, Object> request = new LinkedHashMap<>(FineTuningIT.chatRequest(deployment,
+                                source.scene(scenes.getAndIncrement())));
+                        request.put("max_tokens", MAX_TOKENS);
+                        long sent = System.nanoTime();
+                        int completion = as("acme-app").contentType("application/json")
+                                .body(request)
+                                .post("/v1/chat/completions")
+                                .then()
+                                .statusCode(200)
+                                .extract()
+                                .path("usage.completion_tokens");
+                        latencies.add((System.nanoTime() - sent) / 1e6);
+                        tokens.addAndGet(completion);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> client : running) {
+                client.get(10, TimeUnit.MINUTES);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        List<Double> sorted = new ArrayList<>(latencies);
+        Collections.sort(sorted);
+        return new double[]{tokens.get() / seconds, sorted.get((sorted.size() - 1) / 2),
+                sorted.get((int) Math.ceil(0.99 * sorted.size()) - 1)};
+    }
+
+    /** The engine's batched rate, in a JVM of its own with the same adapter: batch size -> tokens/s. */
+    private static Map<Integer, Double> engineAlone(Path adapter, int rounds) throws IOException, InterruptedException {
+        Path root = Path.of(System.getProperty("loupe.stack.script")).toAbsolutePath().getParent().getParent()
+                .getParent();
+        Path engine = root.resolve("vlm-engine/target");
+        String classPath = engine.resolve("test-classes") + ":" + engine.resolve("classes") + ":"
+                + engine.resolve("worker-lib") + "/*";
+        Process process = new ProcessBuilder("java", "-Dai.djl.offline=true", "-cp", classPath,
+                "dev.loupe.engine.serve.ServedModelBenchmark", "--adapter", adapter.toString(), "--batches", "1,4,16",
+                "--rounds", Integer.toString(rounds), "--max-tokens", Integer.toString(MAX_TOKENS))
+                .directory(root.toFile())
+                .redirectErrorStream(true)
+                .start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (process.waitFor() != 0) {
+            throw new AssertionError("the engine benchmark failed:\n" + output);
+        }
+        Map<Integer, Double> rates = new LinkedHashMap<>();
+        Matcher line = ENGINE_LINE.matcher(output);
+        while (line.find()) {
+            rates.put(Integer.valueOf(line.group(1)), Double.valueOf(line.group(2)));
+        }
+        return rates;
+    }
+
+    /** A small LoRA job on the tiny base (40 scenes, 2 epochs), approved by a compliance officer. */
+    private static String trainAndApprove() throws IOException {
+        Path corpus = Files.createTempDirectory("loupe-serving-bench");
+        new SyntheticScenes(5000).writeNativeCorpus(corpus, 40, SyntheticScenes.CorpusTask.COLOURS);
+        String dataset = Gateway.createDataset("acme-steward", Gateway.uniqueName("bench"));
+        as("acme-steward").header("Idempotency-Key", "import-" + UUID.randomUUID())
+                .multiPart("format", "loupe")
+                .multiPart("file", "records.jsonl", Files.readAllBytes(corpus.resolve("records.jsonl")),
+                        "application/x-ndjson")
+                .multiPart("images", "images.zip", Files.readAllBytes(corpus.resolve("images.zip")), "application/zip")
+                .post("/v1/datasets/" + dataset + "/imports")
+                .then()
+                .statusCode(201);
+        String versionId = as("acme-steward").contentType("application/json")
+                .body("{\"validation_fraction\": 0.2, \"split_seed\": 1}")
+                .post("/v1/datasets/" + dataset + "/versions")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
+        String job = as("acme-engineer").contentType("application/json")
+                .body(Map.of("model", "loupe-tiny-base", "dataset_version", versionId, "method", Map.of("type",
+                        "lora"), "hyperparameters", Map.of("epochs", 2, "batch_size", 8, "learning_rate", 0.003),
+                        "seed", 7, "suffix", "bench"))
+                .post("/v1/fine-tuning/jobs")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
+        await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(2)).until(() -> List.of("succeeded",
+                "failed", "cancelled").contains(as("acme-engineer").get("/v1/fine-tuning/jobs/" + job).path("status")));
+        JsonPath finished = as("acme-engineer").get("/v1/fine-tuning/jobs/" + job).jsonPath();
+        if (!finished.getString("status").equals("succeeded")) {
+            throw new AssertionError("the job did not succeed: " + finished.prettify());
+        }
+        String version = finished.getString("result_model_version");
+        as("acme-compliance").contentType("application/json")
+                .body(Map.of("comment", "benchmark"))
+                .post("/v1/models/" + version + "/approvals")
+                .then()
+                .statusCode(200);
+        return version;
+    }
+
+    /** The version's adapter in a folder, for the engine-alone run. */
+    private static Path exportAdapter(String version) throws IOException {
+        byte[] zip = as("acme-engineer").get("/v1/models/" + version + "/adapter").then().statusCode(200).extract()
+                .asByteArray();
+        Path folder = Files.createTempDirectory("loupe-bench-adapter");
+        try (ZipInputStream entries = new ZipInputStream(new ByteArrayInputStream(zip))) {
+            for (ZipEntry entry = entries.getNextEntry(); entry != null; entry = entries.getNextEntry()) {
+                Files.write(folder.resolve(Path.of(entry.getName()).getFileName()), entries.readAllBytes());
+            }
+        }
+        return folder;
+    }
+}
