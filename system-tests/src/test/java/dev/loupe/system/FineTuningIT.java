@@ -361,7 +361,7 @@ class FineTuningIT {
                 .count();
     }
 
-    private static JsonPath awaitJob(String id, Duration timeout, Predicate<JsonPath> condition) {
+    static JsonPath awaitJob(String id, Duration timeout, Predicate<JsonPath> condition) {
         long deadline = System.nanoTime() + timeout.toNanos();
         JsonPath job;
         do {

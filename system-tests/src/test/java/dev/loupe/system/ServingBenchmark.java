@@ -30,7 +30,6 @@ import org.junit.jupiter.api.Test;
 import dev.loupe.engine.tiny.SyntheticScenes;
 
 import static dev.loupe.system.Gateway.as;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Serving throughput and latency through the whole path an application takes (the gateway's OpenAI route, gRPC to
@@ -78,12 +77,27 @@ class ServingBenchmark {
         }
         System.out.printf(Locale.ROOT, "throughput at 16 clients / at 1 client: %.2fx%n",
                 gateway.get(16)[0] / gateway.get(1)[0]);
+        String metrics = io.restassured.RestAssured.get(System.getProperty("loupe.test.serving-url",
+                "http://localhost:8083") + "/q/metrics").asString();
+        metrics.lines().filter(line -> line.startsWith("loupe_inference_batch_size")).forEach(System.out::println);
     }
 
     /** Each client sends its requests one after another; returns tokens/s, p50 and p99 latency (ms). */
     private static double[] run(String deployment, int clients, int requestsPerClient, AtomicInteger scenes)
             throws Exception {
+        // The bodies are made before the clock starts: drawing and encoding pictures is the client's work.
         SyntheticScenes source = new SyntheticScenes(9999);
+        List<List<Map<String, Object>>> bodies = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            List<Map<String, Object>> own = new ArrayList<>();
+            for (int r = 0; r < requestsPerClient; r++) {
+                Map<String, Object> request = new LinkedHashMap<>(FineTuningIT.chatRequest(deployment,
+                        source.scene(scenes.getAndIncrement())));
+                request.put("max_tokens", MAX_TOKENS);
+                own.add(request);
+            }
+            bodies.add(own);
+        }
         List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
         AtomicLong tokens = new AtomicLong();
         ExecutorService pool = Executors.newFixedThreadPool(clients);
@@ -91,11 +105,9 @@ class ServingBenchmark {
         try {
             List<Future<?>> running = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
+                List<Map<String, Object>> own = bodies.get(c);
                 running.add(pool.submit(() -> {
-                    for (int r = 0; r < requestsPerClient; r++) {
-                        Map<String, Object> request = new LinkedHashMap<>(FineTuningIT.chatRequest(deployment,
-                                source.scene(scenes.getAndIncrement())));
-                        request.put("max_tokens", MAX_TOKENS);
+                    for (Map<String, Object> request : own) {
                         long sent = System.nanoTime();
                         int completion = as("acme-app").contentType("application/json")
                                 .body(request)
@@ -177,9 +189,8 @@ class ServingBenchmark {
                 .statusCode(201)
                 .extract()
                 .path("id");
-        await().atMost(Duration.ofMinutes(5)).pollInterval(Duration.ofSeconds(2)).until(() -> List.of("succeeded",
-                "failed", "cancelled").contains(as("acme-engineer").get("/v1/fine-tuning/jobs/" + job).path("status")));
-        JsonPath finished = as("acme-engineer").get("/v1/fine-tuning/jobs/" + job).jsonPath();
+        JsonPath finished = FineTuningIT.awaitJob(job, Duration.ofMinutes(5),
+                j -> List.of("succeeded", "failed", "cancelled").contains(j.getString("status")));
         if (!finished.getString("status").equals("succeeded")) {
             throw new AssertionError("the job did not succeed: " + finished.prettify());
         }

@@ -14,6 +14,18 @@ public interface ServingConfig {
     /** Limits of inference requests. */
     Requests requests();
 
+    /** How batches form. */
+    Batching batching();
+
+    interface Batching {
+        /**
+         * How long a batch that is not full waits for more of its deployment's requests before it starts: requests
+         * sent together arrive a few milliseconds apart.
+         */
+        @WithDefault("10ms")
+        Duration maxWait();
+    }
+
     /** The response cache of deterministic requests (deployments with cache_enabled). */
     Cache cache();
 

@@ -8,6 +8,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.LinkedBlockingDeque;
 
 import ai.djl.ndarray.NDManager;
+import io.micrometer.core.instrument.DistributionSummary;
 import org.jboss.logging.Logger;
 
 import dev.loupe.engine.generate.Generation;
@@ -18,7 +19,8 @@ import dev.loupe.support.error.ProblemType;
 /**
  * One base model in memory and the thread that generates for every deployment on it. The thread takes the oldest
  * waiting request and, with it, up to its deployment's batch size of that deployment's waiting requests (a batch
- * runs under one adapter), so requests that arrive while a batch runs form the next one.
+ * runs under one adapter), waiting a few milliseconds for more when the batch is not full; requests that arrive
+ * while a batch runs form the next one.
  */
 public final class BaseHost implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(BaseHost.class);
@@ -28,9 +30,17 @@ public final class BaseHost implements AutoCloseable {
     private final ServedModel model;
     private final LinkedBlockingDeque<PendingCompletion> queue = new LinkedBlockingDeque<>();
     private final Thread thread;
+    private final Duration maxWait;
+    private final DistributionSummary batchSizes;
     private volatile boolean running = true;
 
-    BaseHost(String baseModelId, NDManager manager, ServedModel model) {
+    /**
+     * @param maxWait how long a batch that is not full waits for more of its deployment's requests before it starts
+     */
+    BaseHost(String baseModelId, NDManager manager, ServedModel model, Duration maxWait,
+            DistributionSummary batchSizes) {
+        this.maxWait = maxWait;
+        this.batchSizes = batchSizes;
         this.baseModelId = baseModelId;
         this.manager = manager;
         this.model = model;
@@ -74,11 +84,18 @@ public final class BaseHost implements AutoCloseable {
             List<PendingCompletion> batch = new ArrayList<>();
             batch.add(first);
             int max = first.deployment.deployment().maxBatchSize();
-            for (Iterator<PendingCompletion> waiting = queue.iterator(); waiting.hasNext() && batch.size() < max;) {
-                PendingCompletion next = waiting.next();
-                if (next.deployment == first.deployment) {
-                    waiting.remove();
-                    batch.add(next);
+            // Requests sent together arrive a few milliseconds apart: wait that long for them to join the batch,
+            // rather than run the first alone and keep the others waiting for the whole of its generation.
+            long deadline = System.nanoTime() + maxWait.toNanos();
+            while (true) {
+                take(first.deployment, batch, max);
+                if (batch.size() >= max || System.nanoTime() - deadline >= 0) {
+                    break;
+                }
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    return;
                 }
             }
             List<PendingCompletion> live = new ArrayList<>();
@@ -90,7 +107,19 @@ public final class BaseHost implements AutoCloseable {
                 }
             }
             if (!live.isEmpty()) {
+                batchSizes.record(live.size());
                 generate(first.deployment, live);
+            }
+        }
+    }
+
+    /** Moves the deployment's waiting requests into the batch, oldest first, up to its size. */
+    private void take(ServedDeployment deployment, List<PendingCompletion> batch, int max) {
+        for (Iterator<PendingCompletion> waiting = queue.iterator(); waiting.hasNext() && batch.size() < max;) {
+            PendingCompletion next = waiting.next();
+            if (next.deployment == deployment) {
+                waiting.remove();
+                batch.add(next);
             }
         }
     }

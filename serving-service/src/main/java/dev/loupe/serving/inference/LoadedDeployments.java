@@ -23,6 +23,7 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import ai.djl.ndarray.NDManager;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.jboss.logging.Logger;
 
@@ -31,6 +32,7 @@ import dev.loupe.contracts.training.v1.BaseModelFile;
 import dev.loupe.engine.model.AdapterWeights;
 import dev.loupe.engine.model.LoraAdapters;
 import dev.loupe.engine.serve.ServedModel;
+import dev.loupe.serving.config.ServingConfig;
 import dev.loupe.serving.model.Deployment;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
@@ -50,9 +52,11 @@ public class LoadedDeployments {
     private final Map<String, BaseHost> bases = new HashMap<>();
     private final Map<String, ServedDeployment> byId = new ConcurrentHashMap<>();
     private final MeterRegistry registry;
+    private final ServingConfig config;
 
-    public LoadedDeployments(MeterRegistry registry) {
+    public LoadedDeployments(MeterRegistry registry, ServingConfig config) {
         this.registry = registry;
+        this.config = config;
     }
 
     /**
@@ -98,7 +102,7 @@ public class LoadedDeployments {
         return served;
     }
 
-    private static BaseHost loadBase(BaseModel base) {
+    private BaseHost loadBase(BaseModel base) {
         Path folder;
         try {
             folder = Path.of(URI.create(base.getStorageUri()));
@@ -109,7 +113,11 @@ public class LoadedDeployments {
         verify(base, folder);
         NDManager manager = NDManager.newBaseManager();
         try {
-            return new BaseHost(base.getId(), manager, ServedModel.load(manager, folder));
+            return new BaseHost(base.getId(), manager, ServedModel.load(manager, folder),
+                    config.batching().maxWait(), DistributionSummary.builder("loupe.inference.batch.size")
+                            .description("Requests generated together")
+                            .tag("base_model", base.getId())
+                            .register(registry));
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw new ProblemException(ProblemType.STORED_DATA_UNREADABLE, "base model " + base.getId()
