@@ -16,14 +16,14 @@ import ai.djl.training.ParameterStore;
 
 import dev.loupe.engine.generate.json.JsonConstraint;
 import dev.loupe.engine.generate.json.JsonPrefix;
-import dev.loupe.engine.model.KvCache;
 import dev.loupe.engine.model.LlavaModel;
 
 /**
  * Generates continuations of a batch of prompts. Prompts are padded on the left to one length, so every row's
- * next token is at the last position; a finished row goes on with padding that nothing attends to. With the KV
- * cache each step computes only the new token; without it, every step recomputes the whole sequence (kept for
- * checking the cache and for measuring what it saves). A row may be constrained to a JSON document of a schema
+ * next token is at the last position. With the KV cache the rows form a {@link ContinuousBatch}: each step
+ * computes only the new tokens and a row that ends leaves the batch; without it, every step recomputes the whole
+ * sequence, a finished row going on with padding that nothing attends to (kept for checking the cache and for
+ * measuring what it saves). A row may be constrained to a JSON document of a schema
  * ({@link JsonConstraint}): its logits are masked before each pick, and it keeps its own recogniser state.
  */
 public final class Generator {
@@ -101,6 +101,45 @@ public final class Generator {
      */
     public List<Generation> generate(NDManager manager, List<Request> requests, NDArray pixels, boolean useCache,
             TokenListener listener) {
+        return useCache
+                ? generateWithCache(manager, requests, pixels, listener)
+                : generateByRecomputing(manager, requests, pixels, listener);
+    }
+
+    /** All rows join one {@link ContinuousBatch} at once, which steps until every row has ended. */
+    private List<Generation> generateWithCache(NDManager manager, List<Request> requests, NDArray pixels,
+            TokenListener listener) {
+        Generation[] results = new Generation[requests.size()];
+        List<ContinuousBatch.RowListener> listeners = new ArrayList<>();
+        for (int b = 0; b < requests.size(); b++) {
+            int row = b;
+            listeners.add(new ContinuousBatch.RowListener() {
+                @Override
+                public boolean onToken(long token) {
+                    return listener.onToken(row, token);
+                }
+
+                @Override
+                public void onFinish(Generation generation) {
+                    results[row] = generation;
+                }
+            });
+        }
+        try (ContinuousBatch batch = new ContinuousBatch(manager, model, padToken)) {
+            batch.add(requests, listeners, pixels);
+            while (batch.size() > 0) {
+                batch.step();
+            }
+        }
+        return Arrays.asList(results);
+    }
+
+    /**
+     * Without a cache: every step runs the whole sequence so far (left-padded prompts and the tokens after them),
+     * the reference the cached generation is checked against.
+     */
+    private List<Generation> generateByRecomputing(NDManager manager, List<Request> requests, NDArray pixels,
+            TokenListener listener) {
         int batch = requests.size();
         int promptLength = requests.stream().mapToInt(r -> r.prompt().length).max().orElseThrow();
         int maxSteps = requests.stream().mapToInt(r -> r.settings().maxNewTokens()).max().orElseThrow();
@@ -130,27 +169,15 @@ public final class Generator {
             documents[b] = rules[b] == null ? null : rules[b].start();
             randoms[b] = new Random(requests.get(b).settings().seed());
         }
-        // Every array of the generation lives in this sub-manager (the KV cache between steps) or in a step's
-        // scratch below it, and the model puts every array of a step into the manager of its inputs: whatever the
-        // number of steps, the caller's manager and the model's hold after the call what they held before.
+        // Every array of a step lives in its scratch manager, freed after the step: whatever the number of steps,
+        // the caller's manager and the model's hold after the call what they held before.
         try (NDManager generation = manager.newSubManager()) {
             ParameterStore store = new ParameterStore(generation, false);
-            KvCache cache = useCache ? model.newCache() : null;
-            NDArray emptyPixels = generation.zeros(new Shape(0), pixels.getDataType());
-
-            // The first step reads the prompts (and their images); each later step adds one position per row.
-            long[][] stepIds = ids;
-            boolean[][] stepIsToken = isToken;
-            NDArray stepPixels = pixels;
             for (int step = 0; step < maxSteps; step++) {
                 try (NDManager scratch = generation.newSubManager()) {
-                    NDArray input = scratch.create(flatten(stepIds), new Shape(batch, stepIds[0].length));
-                    NDArray all = model.step(store, input, stepIsToken, stepPixels, cache, false);
+                    NDArray input = scratch.create(flatten(ids), new Shape(batch, ids[0].length));
+                    NDArray all = model.step(store, input, isToken, pixels, null, false);
                     NDArray logits = all.get(new NDIndex(":, -1, :")).toType(DataType.FLOAT64, false);
-                    if (cache != null) {
-                        // The cache outlives the step's scratch arrays.
-                        cache.keepIn(generation);
-                    }
                     double[] last = logits.toDoubleArray();
                     int vocab = (int) logits.getShape().get(1);
                     long[] next = new long[batch];
@@ -190,16 +217,8 @@ public final class Generator {
                     if (allTrue(finished)) {
                         break;
                     }
-                    if (useCache) {
-                        stepIds = column(next);
-                        stepIsToken = nextIsToken;
-                        stepPixels = emptyPixels;
-                    } else {
-                        ids = appendColumn(ids, next);
-                        isToken = appendColumn(isToken, nextIsToken);
-                        stepIds = ids;
-                        stepIsToken = isToken;
-                    }
+                    ids = appendColumn(ids, next);
+                    isToken = appendColumn(isToken, nextIsToken);
                 }
             }
         }
@@ -226,14 +245,6 @@ public final class Generator {
             System.arraycopy(rows[b], 0, flat, b * length, length);
         }
         return flat;
-    }
-
-    private static long[][] column(long[] values) {
-        long[][] column = new long[values.length][1];
-        for (int b = 0; b < values.length; b++) {
-            column[b][0] = values[b];
-        }
-        return column;
     }
 
     private static long[][] appendColumn(long[][] rows, long[] values) {
