@@ -88,6 +88,9 @@ start_service() {
     # The serving-service runs the models in its own process: DJL must not try to download anything.
     local java_options=(-Xmx256m -XX:+UseSerialGC)
     [ "$name" = serving-service ] && java_options+=(-Dai.djl.offline=true)
+    # libtorch's threads for inference (LOUPE_SERVING_THREADS; its default is one per core).
+    [ "$name" = serving-service ] && [ -n "${LOUPE_SERVING_THREADS:-}" ] \
+      && java_options+=("-Dai.djl.pytorch.num_threads=$LOUPE_SERVING_THREADS")
     exec setsid java "${java_options[@]}" -jar "$(service_jar "$name")" < /dev/null > "$LOG_DIR/$name.log" 2>&1
   ) &
   echo $! > "$RUN_DIR/$name.pid"

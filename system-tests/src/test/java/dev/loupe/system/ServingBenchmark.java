@@ -37,7 +37,7 @@ import static dev.loupe.system.Gateway.as;
  * engine's own batched generation rate for the same batch sizes, measured in the same run on the same adapter. A
  * fine-tuned adapter is trained first (a small LoRA job on the tiny base), approved and deployed with batches of
  * up to 16 and the response cache off. Every request is a greedy answer to the colours question about a distinct
- * scene, up to 32 tokens. A benchmark, not a test: run it on the stack with
+ * scene, up to 32 tokens; both sides answer the same scenes, so they generate the same tokens. A benchmark, not a test: run it on the stack with
  * {@code deploy/local/test.sh -pl system-tests -Dit.test=ServingBenchmark} after {@code mvn install -DskipTests}.
  */
 class ServingBenchmark {
@@ -58,12 +58,12 @@ class ServingBenchmark {
                 .then()
                 .statusCode(201);
 
-        AtomicInteger scenes = new AtomicInteger();
         Map<Integer, double[]> gateway = new LinkedHashMap<>();
-        // One warm-up round at 16 clients: libtorch's first batches of each shape are slower.
-        run(name, 16, 1, scenes);
+        // One warm-up round at 16 clients, on other scenes: libtorch's first passes of each shape are slower.
+        run(name, 16, 1, new AtomicInteger(1000));
         for (int clients : CLIENTS) {
-            gateway.put(clients, run(name, clients, REQUESTS_PER_CLIENT, scenes));
+            // Scenes 0 .. clients * requests - 1, the ones the engine-alone run answers in batches of that size.
+            gateway.put(clients, run(name, clients, REQUESTS_PER_CLIENT, new AtomicInteger()));
         }
         Map<Integer, Double> engine = engineAlone(adapter, REQUESTS_PER_CLIENT);
 

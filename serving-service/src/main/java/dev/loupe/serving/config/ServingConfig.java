@@ -24,6 +24,13 @@ public interface ServingConfig {
          */
         @WithDefault("10ms")
         Duration maxWait();
+
+        /**
+         * How long a request waits for others to join a running batch with it, unless enough of them wait already:
+         * reading joining prompts is a pass of its own, so requests join together.
+         */
+        @WithDefault("50ms")
+        Duration joinWait();
     }
 
     /** The response cache of deterministic requests (deployments with cache_enabled). */

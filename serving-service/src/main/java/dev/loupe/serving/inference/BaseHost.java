@@ -2,8 +2,10 @@ package dev.loupe.serving.inference;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.LinkedBlockingDeque;
 
@@ -11,16 +13,16 @@ import ai.djl.ndarray.NDManager;
 import io.micrometer.core.instrument.DistributionSummary;
 import org.jboss.logging.Logger;
 
+import dev.loupe.engine.generate.ContinuousBatch;
 import dev.loupe.engine.generate.Generation;
 import dev.loupe.engine.serve.ServedModel;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
 
 /**
- * One base model in memory and the thread that generates for every deployment on it. The thread takes the oldest
- * waiting request and, with it, up to its deployment's batch size of that deployment's waiting requests (a batch
- * runs under one adapter), waiting a few milliseconds for more when the batch is not full; requests that arrive
- * while a batch runs form the next one.
+ * One base model in memory and the thread that generates for every deployment on it, in continuous batches: a
+ * batch runs under one deployment's adapter, its requests join before any step and leave as they finish (see
+ * {@link #run}).
  */
 public final class BaseHost implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(BaseHost.class);
@@ -31,15 +33,18 @@ public final class BaseHost implements AutoCloseable {
     private final LinkedBlockingDeque<PendingCompletion> queue = new LinkedBlockingDeque<>();
     private final Thread thread;
     private final Duration maxWait;
+    private final Duration joinWait;
     private final DistributionSummary batchSizes;
     private volatile boolean running = true;
 
     /**
      * @param maxWait how long a batch that is not full waits for more of its deployment's requests before it starts
+     * @param joinWait how long a request may wait for the company of others before it joins a running batch
      */
-    BaseHost(String baseModelId, NDManager manager, ServedModel model, Duration maxWait,
+    BaseHost(String baseModelId, NDManager manager, ServedModel model, Duration maxWait, Duration joinWait,
             DistributionSummary batchSizes) {
         this.maxWait = maxWait;
+        this.joinWait = joinWait;
         this.batchSizes = batchSizes;
         this.baseModelId = baseModelId;
         this.manager = manager;
@@ -73,107 +78,204 @@ public final class BaseHost implements AutoCloseable {
         }
     }
 
+    /**
+     * The generation loop: with no batch running, the oldest waiting request starts one for its deployment (waiting
+     * a few milliseconds for requests sent with it); while a batch runs, its deployment's waiting requests join it
+     * before each step, up to the batch size, unless another deployment's requests are waiting, in which case the
+     * batch runs down and that deployment's turn comes.
+     */
     private void run() {
-        while (running) {
-            PendingCompletion first;
-            try {
-                first = queue.take();
-            } catch (InterruptedException e) {
-                return;
-            }
-            List<PendingCompletion> batch = new ArrayList<>();
-            batch.add(first);
-            int max = first.deployment.deployment().maxBatchSize();
-            // Requests sent together arrive a few milliseconds apart: wait that long for them to join the batch,
-            // rather than run the first alone and keep the others waiting for the whole of its generation.
-            long deadline = System.nanoTime() + maxWait.toNanos();
-            while (true) {
-                take(first.deployment, batch, max);
-                if (batch.size() >= max || System.nanoTime() - deadline >= 0) {
-                    break;
+        Running batch = null;
+        try {
+            while (running) {
+                if (batch == null) {
+                    PendingCompletion first = queue.take();
+                    List<PendingCompletion> joining = new ArrayList<>();
+                    joining.add(first);
+                    int max = first.deployment.deployment().maxBatchSize();
+                    long deadline = System.nanoTime() + maxWait.toNanos();
+                    while (true) {
+                        take(first.deployment, joining, max);
+                        if (joining.size() >= max || System.nanoTime() - deadline >= 0) {
+                            break;
+                        }
+                        Thread.sleep(1);
+                    }
+                    batch = new Running(first.deployment);
+                    batch.join(joining);
+                } else if (!othersWaiting(batch.deployment) && joinNow(batch)) {
+                    List<PendingCompletion> joining = new ArrayList<>();
+                    take(batch.deployment, joining, batch.deployment.deployment().maxBatchSize() - batch.size());
+                    batch.join(joining);
                 }
-                try {
-                    Thread.sleep(1);
-                } catch (InterruptedException e) {
-                    return;
+                if (batch.size() > 0) {
+                    batch.step();
+                }
+                if (batch.size() == 0) {
+                    batch.close();
+                    batch = null;
                 }
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            if (batch != null) {
+                batch.fail(new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "the model was unloaded"));
+                batch.close();
+            }
+        }
+    }
+
+    /** Moves the deployment's waiting requests into the list, oldest first, until it holds {@code max}. */
+    private void take(ServedDeployment deployment, List<PendingCompletion> joining, int max) {
+        for (Iterator<PendingCompletion> waiting = queue.iterator(); waiting.hasNext() && joining.size() < max;) {
+            PendingCompletion next = waiting.next();
+            if (next.deployment == deployment) {
+                waiting.remove();
+                joining.add(next);
+            }
+        }
+    }
+
+    /**
+     * Whether the batch's waiting requests join before the next step. Reading joining prompts is a pass of its own,
+     * which costs about as much as a step of the whole batch whatever the number of rows it reads: requests join
+     * together, once enough of them wait to fill a quarter of the batch (or every free place), or once the oldest
+     * has waited {@code joinWait}.
+     */
+    private boolean joinNow(Running batch) {
+        int free = batch.deployment.deployment().maxBatchSize() - batch.size();
+        if (free <= 0) {
+            return false;
+        }
+        int waiting = 0;
+        long oldest = Long.MAX_VALUE;
+        for (PendingCompletion pending : queue) {
+            if (pending.deployment == batch.deployment) {
+                waiting++;
+                oldest = Math.min(oldest, pending.arrivedNanos);
+            }
+        }
+        if (waiting == 0) {
+            return false;
+        }
+        int enough = Math.min(free, Math.max(1, batch.deployment.deployment().maxBatchSize() / 4));
+        return waiting >= enough || System.nanoTime() - oldest >= joinWait.toNanos();
+    }
+
+    private boolean othersWaiting(ServedDeployment deployment) {
+        return queue.stream().anyMatch(pending -> pending.deployment != deployment);
+    }
+
+    /** The batch of one deployment that is generating, and the requests in it. */
+    private final class Running implements AutoCloseable {
+        final ServedDeployment deployment;
+        private final ServedModel.Batch rows;
+        private final Set<PendingCompletion> members = new HashSet<>();
+
+        Running(ServedDeployment deployment) {
+            this.deployment = deployment;
+            this.rows = model.newBatch(deployment.adapter());
+        }
+
+        int size() {
+            return members.size();
+        }
+
+        /** Adds the requests (those whose callers went away are dropped); each gets its first token. */
+        void join(List<PendingCompletion> joining) {
             List<PendingCompletion> live = new ArrayList<>();
-            for (PendingCompletion pending : batch) {
+            for (PendingCompletion pending : joining) {
                 if (pending.cancelled.get()) {
                     pending.result.completeExceptionally(new CancellationException("the caller went away"));
                 } else {
                     live.add(pending);
                 }
             }
-            if (!live.isEmpty()) {
-                batchSizes.record(live.size());
-                generate(first.deployment, live);
+            if (live.isEmpty()) {
+                return;
+            }
+            batchSizes.record(members.size() + live.size());
+            members.addAll(live);
+            guarded(() -> rows.add(live.stream().map(pending -> pending.request).toList(),
+                    live.stream().map(this::listener).toList()), live);
+        }
+
+        void step() {
+            guarded(rows::step, List.copyOf(members));
+        }
+
+        /** Runs a pass under the model's lock, unless the deployment was removed; a failure fails the requests. */
+        private void guarded(Runnable pass, List<PendingCompletion> affected) {
+            try {
+                synchronized (model) {
+                    if (!deployment.open()) {
+                        throw new ProblemException(ProblemType.NOT_FOUND,
+                                "deployment " + deployment.deployment().name() + " was removed");
+                    }
+                    pass.run();
+                }
+            } catch (RuntimeException e) {
+                if (!(e instanceof ProblemException)) {
+                    LOG.errorf(e, "generation failed for deployment %s", deployment.deployment().id());
+                }
+                // The batch's state is unknown after a failed pass: every request in it fails.
+                fail(e);
+                members.clear();
             }
         }
-    }
 
-    /** Moves the deployment's waiting requests into the batch, oldest first, up to its size. */
-    private void take(ServedDeployment deployment, List<PendingCompletion> batch, int max) {
-        for (Iterator<PendingCompletion> waiting = queue.iterator(); waiting.hasNext() && batch.size() < max;) {
-            PendingCompletion next = waiting.next();
-            if (next.deployment == deployment) {
-                waiting.remove();
-                batch.add(next);
-            }
+        void fail(Throwable failure) {
+            members.forEach(pending -> pending.result.completeExceptionally(failure));
         }
-    }
 
-    private void generate(ServedDeployment deployment, List<PendingCompletion> batch) {
-        try {
-            List<Generation> generations;
-            synchronized (model) {
-                if (!deployment.open()) {
-                    throw new ProblemException(ProblemType.NOT_FOUND,
-                            "deployment " + deployment.deployment().name() + " was removed");
+        private ContinuousBatch.RowListener listener(PendingCompletion pending) {
+            return new ContinuousBatch.RowListener() {
+                @Override
+                public boolean onToken(long token) {
+                    if (pending.cancelled.get()) {
+                        return false;
+                    }
+                    if (pending.firstTokenNanos == 0) {
+                        pending.firstTokenNanos = System.nanoTime();
+                    }
+                    boolean goOn = pending.text.add(token);
+                    String delta = pending.text.release();
+                    if (!delta.isEmpty()) {
+                        pending.listener.onText(delta);
+                    }
+                    return goOn;
                 }
-                generations = model.complete(deployment.adapter(),
-                        batch.stream().map(pending -> pending.request).toList(), (row, token) -> {
-                            PendingCompletion pending = batch.get(row);
-                            if (pending.cancelled.get()) {
-                                return false;
-                            }
-                            if (pending.firstTokenNanos == 0) {
-                                pending.firstTokenNanos = System.nanoTime();
-                            }
-                            boolean goOn = pending.text.add(token);
-                            String delta = pending.text.release();
-                            if (!delta.isEmpty()) {
-                                pending.listener.onText(delta);
-                            }
-                            return goOn;
-                        });
-            }
-            for (int i = 0; i < batch.size(); i++) {
-                PendingCompletion pending = batch.get(i);
-                Generation generation = generations.get(i);
-                String rest = pending.text.releaseRest();
-                if (!rest.isEmpty()) {
-                    pending.listener.onText(rest);
+
+                @Override
+                public void onFinish(Generation generation) {
+                    members.remove(pending);
+                    finish(pending, generation);
                 }
-                boolean stop = pending.text.stopped() || generation.finish() == Generation.Finish.STOP;
-                ServedModel.Prompt prompt = pending.request.prompt();
-                int imageTokens = prompt.images().size() * model.imageTokensPerImage();
-                long end = System.nanoTime();
-                long firstToken = pending.firstTokenNanos == 0 ? end : pending.firstTokenNanos;
-                CompletionResult result = new CompletionResult(pending.text.text(), stop ? "stop" : "length",
-                        prompt.ids().length, imageTokens, generation.tokens().length,
-                        Duration.ofNanos(firstToken - pending.arrivedNanos),
-                        Duration.ofNanos(end - pending.arrivedNanos),
-                        false);
-                deployment.stats().generated(result);
-                pending.result.complete(result);
+            };
+        }
+
+        private void finish(PendingCompletion pending, Generation generation) {
+            String rest = pending.text.releaseRest();
+            if (!rest.isEmpty()) {
+                pending.listener.onText(rest);
             }
-        } catch (RuntimeException e) {
-            if (!(e instanceof ProblemException)) {
-                LOG.errorf(e, "generation failed for deployment %s", deployment.deployment().id());
-            }
-            batch.forEach(pending -> pending.result.completeExceptionally(e));
+            boolean stop = pending.text.stopped() || generation.finish() == Generation.Finish.STOP;
+            ServedModel.Prompt prompt = pending.request.prompt();
+            int imageTokens = prompt.images().size() * model.imageTokensPerImage();
+            long end = System.nanoTime();
+            long firstToken = pending.firstTokenNanos == 0 ? end : pending.firstTokenNanos;
+            CompletionResult result = new CompletionResult(pending.text.text(), stop ? "stop" : "length",
+                    prompt.ids().length, imageTokens, generation.tokens().length,
+                    Duration.ofNanos(firstToken - pending.arrivedNanos), Duration.ofNanos(end - pending.arrivedNanos),
+                    false);
+            deployment.stats().generated(result);
+            pending.result.complete(result);
+        }
+
+        @Override
+        public void close() {
+            rows.close();
         }
     }
 

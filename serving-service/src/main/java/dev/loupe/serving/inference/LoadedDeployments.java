@@ -114,7 +114,8 @@ public class LoadedDeployments {
         NDManager manager = NDManager.newBaseManager();
         try {
             return new BaseHost(base.getId(), manager, ServedModel.load(manager, folder),
-                    config.batching().maxWait(), DistributionSummary.builder("loupe.inference.batch.size")
+                    config.batching().maxWait(), config.batching().joinWait(),
+                    DistributionSummary.builder("loupe.inference.batch.size")
                             .description("Requests generated together")
                             .tag("base_model", base.getId())
                             .register(registry));

@@ -22,14 +22,15 @@ import dev.loupe.engine.nn.AdaptableLinear;
 public final class AdapterWeights implements AutoCloseable {
     private final NDManager manager;
     private final LoraSettings settings;
-    private final Map<String, AdaptableLinear.ServedAdapter> modules;
+    /** Every linear layer of the model, with this adapter's weights or null (a layer it does not target). */
+    private final Map<AdaptableLinear, AdaptableLinear.ServedAdapter> layers;
     private final long bytes;
 
     private AdapterWeights(NDManager manager, LoraSettings settings,
-            Map<String, AdaptableLinear.ServedAdapter> modules, long bytes) {
+            Map<AdaptableLinear, AdaptableLinear.ServedAdapter> layers, long bytes) {
         this.manager = manager;
         this.settings = settings;
-        this.modules = modules;
+        this.layers = layers;
         this.bytes = bytes;
     }
 
@@ -48,9 +49,10 @@ public final class AdapterWeights implements AutoCloseable {
         double scaling = settings.alpha() / settings.rank();
         NDManager manager = parent.newSubManager();
         try (SafetensorsFile weights = SafetensorsFile.read(LoraAdapters.WEIGHTS_FILE, safetensors)) {
-            Map<String, AdaptableLinear.ServedAdapter> modules = new LinkedHashMap<>();
+            Map<AdaptableLinear, AdaptableLinear.ServedAdapter> layers = new LinkedHashMap<>();
             long bytes = 0;
             for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
+                layers.put(module.getValue(), null);
                 if (!settings.targets(module.getKey())) {
                     continue;
                 }
@@ -62,14 +64,14 @@ public final class AdapterWeights implements AutoCloseable {
                         new Shape(settings.rank(), in), base.getDataType()).transpose();
                 NDArray b = tensor(manager, weights, LoraAdapters.tensorName(module.getKey(), "lora_B"),
                         new Shape(out, settings.rank()), base.getDataType()).transpose();
-                modules.put(module.getKey(), new AdaptableLinear.ServedAdapter(a, b, scaling));
+                layers.put(module.getValue(), new AdaptableLinear.ServedAdapter(a, b, scaling));
                 bytes += (a.size() + b.size()) * base.getDataType().getNumOfBytes();
             }
-            if (modules.isEmpty()) {
+            if (layers.values().stream().allMatch(java.util.Objects::isNull)) {
                 throw new CheckpointFormatException(
                         "the adapter targets no linear layer of the model: " + settings.targetModules());
             }
-            return new AdapterWeights(manager, settings, Map.copyOf(modules), bytes);
+            return new AdapterWeights(manager, settings, layers, bytes);
         } catch (IOException | RuntimeException e) {
             manager.close();
             throw e;
@@ -92,9 +94,8 @@ public final class AdapterWeights implements AutoCloseable {
      * the base. The model must carry no trainable adapter.
      */
     public void applyTo(LlavaModel model) {
-        for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
-            module.getValue().serve(modules.get(module.getKey()));
-        }
+        // The layers were found when the adapter was read: putting it in place walks no model tree.
+        layers.forEach(AdaptableLinear::serve);
     }
 
     /** Makes the model run as the base model again. */

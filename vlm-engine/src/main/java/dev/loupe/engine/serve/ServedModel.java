@@ -4,6 +4,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -15,6 +16,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.loupe.engine.generate.ContinuousBatch;
 import dev.loupe.engine.generate.Generation;
 import dev.loupe.engine.generate.Generator;
 import dev.loupe.engine.generate.SamplingSettings;
@@ -30,8 +32,8 @@ import dev.loupe.engine.text.EncodedChat;
 
 /**
  * A base model loaded once for serving, with its tokenizer and image preprocessing. Adapters read with
- * {@link #readAdapter} share its weights; {@link #complete} runs one batch at a time, all rows under one adapter
- * (or none), since an adapter is put in place for the whole batch.
+ * {@link #readAdapter} share its weights; a {@link Batch} runs its rows under one adapter (or none), put in place
+ * for each of its passes.
  */
 public final class ServedModel implements AutoCloseable {
     public static final String TOKENIZER_FILE = "tokenizer.json";
@@ -41,8 +43,12 @@ public final class ServedModel implements AutoCloseable {
     private final ChatTokenizer tokenizer;
     private final ImagePreprocessor preprocessor;
     private final TokenVocabulary vocabulary;
-    private final Generator generator;
     private final DataType dataType;
+    /** The adapter the model's layers run with now (null inside for the base); null before the first pass. */
+    private InPlace inPlace;
+
+    private record InPlace(AdapterWeights adapter) {
+    }
 
     private ServedModel(NDManager manager, LlavaModel model, ChatTokenizer tokenizer, ImagePreprocessor preprocessor,
             TokenVocabulary vocabulary) {
@@ -51,7 +57,6 @@ public final class ServedModel implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.preprocessor = preprocessor;
         this.vocabulary = vocabulary;
-        this.generator = new Generator(model, tokenizer.padTokenId());
         this.dataType = model.getParameters().get("embed_tokens").getArray().getDataType();
     }
 
@@ -128,35 +133,116 @@ public final class ServedModel implements AutoCloseable {
     }
 
     /**
-     * Generates a batch, every row under the same adapter.
+     * Generates a batch to its end, every row under the same adapter: a {@link Batch} that every row joins at once.
      *
      * @param adapter the adapter to run with; null for the base model
      * @param listener hears each token as it is picked
      */
-    public synchronized List<Generation> complete(AdapterWeights adapter, List<Request> requests,
+    public List<Generation> complete(AdapterWeights adapter, List<Request> requests,
             Generator.TokenListener listener) {
-        List<Generator.Request> rows = new ArrayList<>();
-        List<BufferedImage> images = new ArrayList<>();
-        for (Request request : requests) {
-            int room = maxPositions() - request.prompt().ids().length;
-            SamplingSettings settings = request.settings();
-            if (settings.maxNewTokens() > room) {
-                settings = new SamplingSettings(room, settings.temperature(), settings.topK(), settings.topP(),
-                        settings.seed(), settings.stopTokens());
+        Generation[] results = new Generation[requests.size()];
+        List<ContinuousBatch.RowListener> listeners = new ArrayList<>();
+        for (int row = 0; row < requests.size(); row++) {
+            int index = row;
+            listeners.add(new ContinuousBatch.RowListener() {
+                @Override
+                public boolean onToken(long token) {
+                    return listener.onToken(index, token);
+                }
+
+                @Override
+                public void onFinish(Generation generation) {
+                    results[index] = generation;
+                }
+            });
+        }
+        try (Batch batch = newBatch(adapter)) {
+            batch.add(requests, listeners);
+            while (batch.size() > 0) {
+                batch.step();
             }
-            rows.add(new Generator.Request(request.prompt().ids(), settings, request.constraint()));
-            images.addAll(request.prompt().images());
         }
-        int side = preprocessor.imageSize();
-        if (adapter != null) {
-            adapter.applyTo(model);
-        } else {
-            AdapterWeights.removeFrom(model);
+        return Arrays.asList(results);
+    }
+
+    /**
+     * A batch under one adapter that requests join and leave while it runs (see {@link ContinuousBatch}).
+     *
+     * @param adapter the adapter to run with; null for the base model
+     */
+    public Batch newBatch(AdapterWeights adapter) {
+        return new Batch(adapter);
+    }
+
+    /**
+     * A running batch. Its passes hold this model's lock, since the adapter is put in place for each: batches of
+     * several adapters may interleave their steps.
+     */
+    public final class Batch implements AutoCloseable {
+        private final AdapterWeights adapter;
+        private final ContinuousBatch rows;
+
+        private Batch(AdapterWeights adapter) {
+            this.adapter = adapter;
+            this.rows = new ContinuousBatch(manager, model, tokenizer.padTokenId());
         }
-        try (NDManager batch = manager.newSubManager()) {
-            NDArray pixels = batch.create(preprocessor.pixels(images), new Shape(images.size(), 3, side, side))
-                    .toType(dataType, false);
-            return generator.generate(batch, rows, pixels, true, listener);
+
+        /** Reads the requests' prompts (each gets its first token); they then step with the others. */
+        public void add(List<Request> requests, List<ContinuousBatch.RowListener> listeners) {
+            List<Generator.Request> joining = new ArrayList<>();
+            List<BufferedImage> images = new ArrayList<>();
+            for (Request request : requests) {
+                int room = maxPositions() - request.prompt().ids().length;
+                SamplingSettings settings = request.settings();
+                if (settings.maxNewTokens() > room) {
+                    settings = new SamplingSettings(room, settings.temperature(), settings.topK(), settings.topP(),
+                            settings.seed(), settings.stopTokens());
+                }
+                joining.add(new Generator.Request(request.prompt().ids(), settings, request.constraint()));
+                images.addAll(request.prompt().images());
+            }
+            int side = preprocessor.imageSize();
+            synchronized (ServedModel.this) {
+                useAdapter();
+                try (NDManager pass = manager.newSubManager()) {
+                    NDArray pixels = pass.create(preprocessor.pixels(images), new Shape(images.size(), 3, side, side))
+                            .toType(dataType, false);
+                    rows.add(joining, listeners, pixels);
+                }
+            }
+        }
+
+        /** One token for every row. */
+        public void step() {
+            synchronized (ServedModel.this) {
+                useAdapter();
+                rows.step();
+            }
+        }
+
+        private void useAdapter() {
+            // Batches of one adapter usually follow each other: put it in place only when another was.
+            if (inPlace != null && inPlace.adapter == adapter) {
+                return;
+            }
+            if (adapter != null) {
+                adapter.applyTo(model);
+            } else {
+                AdapterWeights.removeFrom(model);
+            }
+            inPlace = new InPlace(adapter);
+        }
+
+        /** Rows generating. */
+        public int size() {
+            return rows.size();
+        }
+
+        @Override
+        public void close() {
+            synchronized (ServedModel.this) {
+                rows.close();
+            }
         }
     }
 

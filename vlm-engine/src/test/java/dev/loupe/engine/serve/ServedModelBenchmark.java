@@ -23,7 +23,8 @@ import dev.loupe.engine.tiny.TinyBase;
 /**
  * The engine's own batched generation rate, without a service around it: the figure the serving path is compared
  * with. Greedy answers to the colours question about distinct synthetic scenes, in batches of each size, with the
- * adapter of a PEFT folder on the tiny base. Prints one line per batch size:
+ * adapter of a PEFT folder on the tiny base: batch size B asks about scenes 0 to B * rounds - 1. Prints one line per
+ * batch size:
  * {@code engine batch=B tokens/s=T batches=N}. A benchmark main, not a test.
  *
  * <p>
@@ -31,6 +32,9 @@ import dev.loupe.engine.tiny.TinyBase;
  * size after one warm-up batch), {@code --max-tokens 32}, {@code --seed 9999} (of the scenes).
  */
 public final class ServedModelBenchmark {
+    /** The first scene of the warm-up batches, away from those measured. */
+    static final int WARM_UP_SCENES = 1000;
+
     private ServedModelBenchmark() {
     }
 
@@ -60,11 +64,16 @@ public final class ServedModelBenchmark {
                 AdapterWeights weights = model.readAdapter(
                         Files.readAllBytes(adapter.resolve(LoraAdapters.CONFIG_FILE)),
                         Files.readAllBytes(adapter.resolve(LoraAdapters.WEIGHTS_FILE)))) {
-            int next = 0;
             for (int batch : batches) {
                 long tokens = 0;
                 long nanos = 0;
+                // Scenes 0 .. batch * rounds - 1, as the serving benchmark's clients ask about; the warm-up batch
+                // takes others.
+                int next = WARM_UP_SCENES;
                 for (int round = -1; round < rounds; round++) {
+                    if (round == 0) {
+                        next = 0;
+                    }
                     List<ServedModel.Request> requests = new ArrayList<>();
                     for (int row = 0; row < batch; row++) {
                         Scene scene = scenes.scene(next++);
