@@ -41,7 +41,17 @@ class FineTuningIT {
     @BeforeAll
     static void importAndFreezeAVersion() throws Exception {
         // 80 scenes: 64 to train on and 16 to validate with.
-        new SyntheticScenes(5000).writeNativeCorpus(corpus, 80, SyntheticScenes.CorpusTask.COLOURS);
+        versionId = importColourScenes(corpus, 80);
+    }
+
+    /**
+     * Imports scenes {@code 0 .. count-1} of the colours task (seed 5000) into a new dataset of acme's steward and
+     * freezes a version with a fifth of them to validate with.
+     *
+     * @return the version's id
+     */
+    static String importColourScenes(Path corpus, int count) throws java.io.IOException {
+        new SyntheticScenes(5000).writeNativeCorpus(corpus, count, SyntheticScenes.CorpusTask.COLOURS);
         String dataset = Gateway.createDataset("acme-steward", Gateway.uniqueName("colours"));
         as("acme-steward").header("Idempotency-Key", "import-" + UUID.randomUUID())
                 .multiPart("format", "loupe")
@@ -52,8 +62,8 @@ class FineTuningIT {
                 .then()
                 .statusCode(201)
                 .body("status", equalTo("succeeded"))
-                .body("records_accepted", equalTo(80));
-        versionId = as("acme-steward").contentType("application/json")
+                .body("records_accepted", equalTo(count));
+        return as("acme-steward").contentType("application/json")
                 .body("{\"validation_fraction\": 0.2, \"split_seed\": 1}")
                 .post("/v1/datasets/" + dataset + "/versions")
                 .then()
@@ -225,6 +235,9 @@ class FineTuningIT {
             Map<String, Object> constrained = new java.util.HashMap<>(request);
             constrained.put("response_format", Map.of("type", "json_schema", "json_schema", Map.of("name",
                     "colours", "schema", schema)));
+            // Room for the longest document the schema allows (4 colours, with the blanks JSON permits): a document
+            // cut off by max_tokens ends with finish_reason length, as OpenAI's does.
+            constrained.put("max_tokens", 200);
             String document = as("acme-app").contentType("application/json")
                     .body(constrained)
                     .post("/v1/chat/completions")

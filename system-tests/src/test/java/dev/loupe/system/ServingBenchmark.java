@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -162,24 +161,7 @@ class ServingBenchmark {
 
     /** A small LoRA job on the tiny base (40 scenes, 2 epochs), approved by a compliance officer. */
     private static String trainAndApprove() throws IOException {
-        Path corpus = Files.createTempDirectory("loupe-serving-bench");
-        new SyntheticScenes(5000).writeNativeCorpus(corpus, 40, SyntheticScenes.CorpusTask.COLOURS);
-        String dataset = Gateway.createDataset("acme-steward", Gateway.uniqueName("bench"));
-        as("acme-steward").header("Idempotency-Key", "import-" + UUID.randomUUID())
-                .multiPart("format", "loupe")
-                .multiPart("file", "records.jsonl", Files.readAllBytes(corpus.resolve("records.jsonl")),
-                        "application/x-ndjson")
-                .multiPart("images", "images.zip", Files.readAllBytes(corpus.resolve("images.zip")), "application/zip")
-                .post("/v1/datasets/" + dataset + "/imports")
-                .then()
-                .statusCode(201);
-        String versionId = as("acme-steward").contentType("application/json")
-                .body("{\"validation_fraction\": 0.2, \"split_seed\": 1}")
-                .post("/v1/datasets/" + dataset + "/versions")
-                .then()
-                .statusCode(201)
-                .extract()
-                .path("id");
+        String versionId = FineTuningIT.importColourScenes(Files.createTempDirectory("loupe-serving-bench"), 40);
         String job = as("acme-engineer").contentType("application/json")
                 .body(Map.of("model", "loupe-tiny-base", "dataset_version", versionId, "method", Map.of("type",
                         "lora"), "hyperparameters", Map.of("epochs", 2, "batch_size", 8, "learning_rate", 0.003),

@@ -41,6 +41,29 @@ public final class ContinuousBatch implements AutoCloseable {
         void onFinish(Generation generation);
     }
 
+    /**
+     * Listeners for the rows of a batch generated to its end: they pass each row's tokens to {@code listener} (with
+     * the row's index) and put each row's end in {@code results}, at the row's index.
+     */
+    public static List<RowListener> collecting(Generator.TokenListener listener, Generation[] results) {
+        List<RowListener> listeners = new ArrayList<>();
+        for (int b = 0; b < results.length; b++) {
+            int row = b;
+            listeners.add(new RowListener() {
+                @Override
+                public boolean onToken(long token) {
+                    return listener.onToken(row, token);
+                }
+
+                @Override
+                public void onFinish(Generation generation) {
+                    results[row] = generation;
+                }
+            });
+        }
+        return listeners;
+    }
+
     private final LlavaModel model;
     private final long padToken;
     private final NDManager manager;

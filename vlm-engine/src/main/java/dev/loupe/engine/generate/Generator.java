@@ -110,21 +110,7 @@ public final class Generator {
     private List<Generation> generateWithCache(NDManager manager, List<Request> requests, NDArray pixels,
             TokenListener listener) {
         Generation[] results = new Generation[requests.size()];
-        List<ContinuousBatch.RowListener> listeners = new ArrayList<>();
-        for (int b = 0; b < requests.size(); b++) {
-            int row = b;
-            listeners.add(new ContinuousBatch.RowListener() {
-                @Override
-                public boolean onToken(long token) {
-                    return listener.onToken(row, token);
-                }
-
-                @Override
-                public void onFinish(Generation generation) {
-                    results[row] = generation;
-                }
-            });
-        }
+        List<ContinuousBatch.RowListener> listeners = ContinuousBatch.collecting(listener, results);
         try (ContinuousBatch batch = new ContinuousBatch(manager, model, padToken)) {
             batch.add(requests, listeners, pixels);
             while (batch.size() > 0) {

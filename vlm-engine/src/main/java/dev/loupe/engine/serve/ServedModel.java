@@ -141,21 +141,7 @@ public final class ServedModel implements AutoCloseable {
     public List<Generation> complete(AdapterWeights adapter, List<Request> requests,
             Generator.TokenListener listener) {
         Generation[] results = new Generation[requests.size()];
-        List<ContinuousBatch.RowListener> listeners = new ArrayList<>();
-        for (int row = 0; row < requests.size(); row++) {
-            int index = row;
-            listeners.add(new ContinuousBatch.RowListener() {
-                @Override
-                public boolean onToken(long token) {
-                    return listener.onToken(index, token);
-                }
-
-                @Override
-                public void onFinish(Generation generation) {
-                    results[index] = generation;
-                }
-            });
-        }
+        List<ContinuousBatch.RowListener> listeners = ContinuousBatch.collecting(listener, results);
         try (Batch batch = newBatch(adapter)) {
             batch.add(requests, listeners);
             while (batch.size() > 0) {
