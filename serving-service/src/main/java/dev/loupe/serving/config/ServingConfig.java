@@ -72,9 +72,5 @@ public interface ServingConfig {
         /** How long a request may wait for its turn and generate before it is answered DEADLINE_EXCEEDED. */
         @WithDefault("120S")
         Duration timeout();
-
-        /** Seconds a client is told to wait (Retry-After) when a deployment's queue is full. */
-        @WithDefault("1")
-        int retryAfterSeconds();
     }
 }

@@ -5,6 +5,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import io.smallrye.mutiny.subscription.Cancellable;
 
 import dev.loupe.contracts.serving.v1.CompletionChunk;
 import dev.loupe.contracts.serving.v1.CompletionRequest;
@@ -39,6 +41,8 @@ public class InferenceGrpcService extends MutinyInferenceServiceGrpc.InferenceSe
         AtomicBoolean cancelled = new AtomicBoolean();
         return Uni.createFrom()
                 .deferred(() -> completions.complete(caller, request, CompletionListener.NONE, cancelled))
+                // Decoding pictures, tokenizing and hashing are work for a worker thread, not the event loop.
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                 .map(result -> CompletionResponse.newBuilder()
                         .setId(id)
                         .setText(result.text())
@@ -57,13 +61,13 @@ public class InferenceGrpcService extends MutinyInferenceServiceGrpc.InferenceSe
         String id = "cmpl-" + Ids.newId();
         AtomicBoolean cancelled = new AtomicBoolean();
         return Multi.createFrom().emitter(emitter -> {
-            emitter.onTermination(() -> cancelled.set(true));
             CompletionListener listener = delta -> emitter.emit(CompletionChunk.newBuilder()
                     .setId(id)
                     .setTextDelta(delta)
                     .build());
-            Uni.createFrom()
+            Cancellable answer = Uni.createFrom()
                     .deferred(() -> completions.complete(caller, request, listener, cancelled))
+                    .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                     .subscribe()
                     .with(result -> {
                         emitter.emit(CompletionChunk.newBuilder()
@@ -73,6 +77,11 @@ public class InferenceGrpcService extends MutinyInferenceServiceGrpc.InferenceSe
                                 .build());
                         emitter.complete();
                     }, emitter::fail);
+            // A client that goes away ends its row at the next token and its wait for the answer.
+            emitter.onTermination(() -> {
+                cancelled.set(true);
+                answer.cancel();
+            });
         });
     }
 

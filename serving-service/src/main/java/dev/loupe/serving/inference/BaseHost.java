@@ -67,8 +67,14 @@ public final class BaseHost implements AutoCloseable {
         return queue.size();
     }
 
+    /** Queues a request; refused once the host is closing, whose queue is then drained. */
     void submit(PendingCompletion pending) {
-        queue.add(pending);
+        synchronized (queue) {
+            if (!running) {
+                throw new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "the model is being unloaded");
+            }
+            queue.add(pending);
+        }
     }
 
     /** Frees a deployment's adapter between batches. */
@@ -86,41 +92,57 @@ public final class BaseHost implements AutoCloseable {
      */
     private void run() {
         Running batch = null;
+        List<PendingCompletion> joining = new ArrayList<>();
         try {
             while (running) {
-                if (batch == null) {
-                    PendingCompletion first = queue.take();
-                    List<PendingCompletion> joining = new ArrayList<>();
-                    joining.add(first);
-                    int max = first.deployment.deployment().maxBatchSize();
-                    long deadline = System.nanoTime() + maxWait.toNanos();
-                    while (true) {
-                        take(first.deployment, joining, max);
-                        if (joining.size() >= max || System.nanoTime() - deadline >= 0) {
-                            break;
+                try {
+                    if (batch == null) {
+                        PendingCompletion first = queue.take();
+                        joining.add(first);
+                        int max = first.deployment.deployment().maxBatchSize();
+                        long deadline = System.nanoTime() + maxWait.toNanos();
+                        while (true) {
+                            take(first.deployment, joining, max);
+                            if (joining.size() >= max || System.nanoTime() - deadline >= 0) {
+                                break;
+                            }
+                            Thread.sleep(1);
                         }
-                        Thread.sleep(1);
+                        batch = new Running(first.deployment);
+                        batch.join(joining);
+                        joining.clear();
+                    } else if (!othersWaiting(batch.deployment) && joinNow(batch)) {
+                        take(batch.deployment, joining, batch.deployment.deployment().maxBatchSize() - batch.size());
+                        batch.join(joining);
+                        joining.clear();
                     }
-                    batch = new Running(first.deployment);
-                    batch.join(joining);
-                } else if (!othersWaiting(batch.deployment) && joinNow(batch)) {
-                    List<PendingCompletion> joining = new ArrayList<>();
-                    take(batch.deployment, joining, batch.deployment.deployment().maxBatchSize() - batch.size());
-                    batch.join(joining);
-                }
-                if (batch.size() > 0) {
-                    batch.step();
-                }
-                if (batch.size() == 0) {
-                    batch.close();
-                    batch = null;
+                    if (batch.size() > 0) {
+                        batch.step();
+                    }
+                    if (batch.size() == 0) {
+                        batch.close();
+                        batch = null;
+                    }
+                } catch (RuntimeException | Error e) {
+                    // Whatever went wrong fails the requests it touched; the thread goes on serving the others.
+                    LOG.errorf(e, "the generation loop of %s failed", baseModelId);
+                    joining.forEach(pending -> pending.result.completeExceptionally(e));
+                    joining.clear();
+                    if (batch != null) {
+                        batch.fail(e);
+                        batch.close();
+                        batch = null;
+                    }
                 }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            ProblemException unloaded = new ProblemException(ProblemType.SERVICE_UNAVAILABLE,
+                    "the model was unloaded");
+            joining.forEach(pending -> pending.result.completeExceptionally(unloaded));
             if (batch != null) {
-                batch.fail(new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "the model was unloaded"));
+                batch.fail(unloaded);
                 batch.close();
             }
         }
@@ -256,6 +278,11 @@ public final class BaseHost implements AutoCloseable {
         }
 
         private void finish(PendingCompletion pending, Generation generation) {
+            if (pending.cancelled.get()) {
+                // Its caller went away mid-answer: the text is cut off, not an answer to keep or to count.
+                pending.result.completeExceptionally(new CancellationException("the caller went away"));
+                return;
+            }
             String rest = pending.text.releaseRest();
             if (!rest.isEmpty()) {
                 pending.listener.onText(rest);
@@ -282,7 +309,9 @@ public final class BaseHost implements AutoCloseable {
     /** Stops the thread (waiting requests fail) and frees the base weights. */
     @Override
     public void close() {
-        running = false;
+        synchronized (queue) {
+            running = false;
+        }
         thread.interrupt();
         try {
             thread.join(60_000);

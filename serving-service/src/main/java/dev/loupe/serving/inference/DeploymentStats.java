@@ -15,10 +15,14 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 
+import dev.loupe.serving.model.Deployment;
+
 /**
- * A deployment's serving figures, on {@code /q/metrics} (tag {@code deployment}, its name) and in its monitoring
+ * A deployment's serving figures, on {@code /q/metrics} (tags {@code deployment}, its name, {@code deployment_id}
+ * and {@code tenant}) and in its monitoring
  * answer: latency (time to the first token, per generated token, whole request) with percentiles over the last
- * minutes, requests and tokens per second over the last minute, requests in progress, the cache's hit rate.
+ * minutes, requests and tokens per second over the last minute, requests in progress, the cache's hit rate. Tagged
+ * by the deployment's id and tenant too.
  */
 public final class DeploymentStats {
     private static final Duration WINDOW = Duration.ofMinutes(1);
@@ -35,9 +39,11 @@ public final class DeploymentStats {
     /** Finish times (nanos) and token counts of the last minute's requests. */
     private final ArrayDeque<long[]> recent = new ArrayDeque<>();
 
-    DeploymentStats(MeterRegistry registry, String deployment, ServedDeployment served) {
+    DeploymentStats(MeterRegistry registry, Deployment deployment, ServedDeployment served) {
         this.registry = registry;
-        Tags tags = Tags.of("deployment", deployment);
+        // By id: names are unique only within a tenant, and two tenants' meters must never be one.
+        Tags tags = Tags.of("deployment", deployment.name(), "deployment_id", deployment.id(), "tenant",
+                deployment.tenant());
         this.timeToFirstToken = timer("loupe.inference.time.to.first.token", "From arrival to the first token",
                 tags);
         this.perToken = timer("loupe.inference.time.per.token", "Generation time per token after the first", tags);

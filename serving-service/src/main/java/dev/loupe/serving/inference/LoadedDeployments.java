@@ -2,11 +2,15 @@ package dev.loupe.serving.inference;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,7 +40,6 @@ import dev.loupe.serving.config.ServingConfig;
 import dev.loupe.serving.model.Deployment;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
-import dev.loupe.support.hash.Sha256;
 
 /**
  * The deployments this service answers for, in memory. Each base model is loaded once, from the folder the registry
@@ -77,24 +80,28 @@ public class LoadedDeployments {
             host = loadBase(base);
             bases.put(base.getId(), host);
         }
-        Map<String, byte[]> files = unzip(archive);
-        byte[] config = files.get(LoraAdapters.CONFIG_FILE);
-        byte[] weights = files.get(LoraAdapters.WEIGHTS_FILE);
-        if (config == null || weights == null) {
-            throw new ProblemException(ProblemType.STORED_DATA_UNREADABLE, "model version "
-                    + deployment.modelVersionName() + " has no " + LoraAdapters.CONFIG_FILE + " and "
-                    + LoraAdapters.WEIGHTS_FILE);
-        }
         AdapterWeights adapter;
         try {
+            Map<String, byte[]> files = unzip(archive);
+            byte[] config = files.get(LoraAdapters.CONFIG_FILE);
+            byte[] weights = files.get(LoraAdapters.WEIGHTS_FILE);
+            if (config == null || weights == null) {
+                throw new ProblemException(ProblemType.STORED_DATA_UNREADABLE, "model version "
+                        + deployment.modelVersionName() + " has no " + LoraAdapters.CONFIG_FILE + " and "
+                        + LoraAdapters.WEIGHTS_FILE);
+            }
             adapter = host.model().readAdapter(config, weights);
         } catch (IOException e) {
             releaseIfUnused(host);
             throw new ProblemException(ProblemType.CONFLICT, "model version " + deployment.modelVersionName()
                     + " does not fit its base model " + base.getId() + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            // A base loaded for this deployment alone goes again.
+            releaseIfUnused(host);
+            throw e;
         }
         ServedDeployment served = new ServedDeployment(deployment, host, adapter);
-        served.stats(new DeploymentStats(registry, deployment.name(), served));
+        served.stats(new DeploymentStats(registry, deployment, served));
         byId.put(deployment.id(), served);
         LOG.infof("Deployment %s (%s) serves %s on %s: adapter %d bytes beside %d bytes of base weights",
                 deployment.name(), deployment.id(), deployment.modelVersionName(), base.getId(), adapter.bytes(),
@@ -141,7 +148,7 @@ public class LoadedDeployments {
                         + " at " + folder + " holds the files " + present + ", registered were " + registered);
             }
             for (BaseModelFile file : base.getFilesList()) {
-                String hash = Sha256.hex(Files.readAllBytes(folder.resolve(file.getName())));
+                String hash = sha256(folder.resolve(file.getName()));
                 if (!hash.equals(file.getSha256())) {
                     throw new ProblemException(ProblemType.STORED_DATA_UNREADABLE, "base model " + base.getId()
                             + ": " + file.getName() + " changed since it was registered");
@@ -151,6 +158,23 @@ public class LoadedDeployments {
             throw new ProblemException(ProblemType.STORED_DATA_UNREADABLE, "base model " + base.getId()
                     + " cannot be read at " + folder + ": " + e.getMessage());
         }
+    }
+
+    /** A file's SHA-256, read in chunks: checkpoint shards are often larger than an array holds. */
+    private static String sha256(Path file) throws IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 20];
+            for (int read = in.read(buffer); read >= 0; read = in.read(buffer)) {
+                digest.update(buffer, 0, read);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     private static Map<String, byte[]> unzip(byte[] archive) {
@@ -211,9 +235,16 @@ public class LoadedDeployments {
         }
         PendingCompletion pending = new PendingCompletion(deployment, request,
                 new CompletionText(deployment.host().model()::decode, stops), listener, cancelled);
+        // The permit goes back when the generation thread is done with the request, not when its caller stops
+        // waiting: a request that times out in the queue still holds its place until the thread drops it.
         pending.result.whenComplete((result, failure) -> deployment.admission().release());
-        deployment.host().submit(pending);
-        return pending.result;
+        try {
+            deployment.host().submit(pending);
+        } catch (ProblemException e) {
+            deployment.admission().release();
+            throw e;
+        }
+        return pending.result.copy();
     }
 
     /** Stops serving a deployment (its waiting requests fail); frees its base when no deployment is left on it. */

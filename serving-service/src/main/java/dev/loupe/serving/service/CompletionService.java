@@ -117,7 +117,13 @@ public class CompletionService {
                     .call(e -> audited(caller, deployment.deployment(), Outcome.OUTCOME_FAILED, null,
                             e instanceof ProblemException problem ? problem.detail() : "generation failed"))
                     .call(result -> audited(caller, deployment.deployment(), Outcome.OUTCOME_SUCCESS, result, ""))
-                    .invoke(result -> cacheKey.ifPresent(key -> cache.put(key, result)));
+                    .invoke(result -> cacheKey.ifPresent(key -> cache.put(key, result)))
+                    .onCancellation()
+                    .call(() -> {
+                        cancelled.set(true);
+                        return audited(caller, deployment.deployment(), Outcome.OUTCOME_FAILED, null,
+                                "the caller went away");
+                    });
         });
     }
 

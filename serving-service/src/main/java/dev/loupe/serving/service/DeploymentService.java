@@ -289,18 +289,31 @@ public class DeploymentService {
                 continue;
             }
             for (Deployment deployment : tenant.getValue()) {
-                ModelVersionState state = states.get(deployment.modelVersionId());
-                if (state != ModelVersionState.MODEL_VERSION_STATE_APPROVED) {
-                    suspend(deployment, "model version " + deployment.modelVersionName() + " is "
-                            + (state == null
-                                    ? "gone"
-                                    : state.name().substring("MODEL_VERSION_STATE_".length())
-                                            .toLowerCase(java.util.Locale.ROOT)));
-                } else if (!loaded.isLoaded(deployment.id())) {
-                    restart(deployment);
+                // One deployment's trouble (a corrupt archive, the database) must not stop the others' checks.
+                try {
+                    ModelVersionState state = states.get(deployment.modelVersionId());
+                    if (state != ModelVersionState.MODEL_VERSION_STATE_APPROVED) {
+                        suspend(deployment, "model version " + deployment.modelVersionName() + " is "
+                                + (state == null
+                                        ? "gone"
+                                        : state.name().substring("MODEL_VERSION_STATE_".length())
+                                                .toLowerCase(java.util.Locale.ROOT)));
+                    } else if (!loaded.isLoaded(deployment.id()) && stillRecorded(deployment)) {
+                        restart(deployment);
+                    }
+                } catch (RuntimeException e) {
+                    LOG.errorf(e, "Deployment %s (%s) could not be reconciled", deployment.name(), deployment.id());
                 }
             }
         }
+    }
+
+    /** Whether the deployment is still recorded (it may have been deleted since this round read the records). */
+    private boolean stillRecorded(Deployment deployment) {
+        return deployments.get(deployments.pool(), deployment.tenant(), deployment.id())
+                .await()
+                .atMost(Duration.ofSeconds(30))
+                .isPresent();
     }
 
     private Map<String, ModelVersionState> versionStates(String tenant, List<Deployment> list) {
@@ -334,7 +347,11 @@ public class DeploymentService {
             LOG.warnf("Deployment %s (%s) cannot be loaded: %s", deployment.name(), deployment.id(), e.detail());
             Deployment failed = deployment.withState(Deployment.FAILED, e.detail());
             deployments.pool()
-                    .withTransaction(tx -> deployments.updateState(tx, failed))
+                    .withTransaction(tx -> deployments.updateState(tx, failed)
+                            .chain(() -> deployments.audit(tx, AuditEvents.bySystem(AUDIT_SOURCE,
+                                    deployment.tenant(), "deployment.failed", "deployment", deployment.id(),
+                                    Outcome.OUTCOME_FAILED, Map.of("name", deployment.name(), "reason",
+                                            e.detail())))))
                     .await()
                     .atMost(Duration.ofSeconds(30));
         } catch (StatusRuntimeException e) {
