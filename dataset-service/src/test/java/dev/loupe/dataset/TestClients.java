@@ -5,11 +5,6 @@ import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -60,17 +55,6 @@ final class TestClients {
     /** The outbox's events about one resource, oldest first. */
     static List<AuditEvent> outboxEventsAbout(String jdbcUrl, String user, String password, String resourceId)
             throws Exception {
-        List<AuditEvent> events = new ArrayList<>();
-        try (Connection connection = DriverManager.getConnection(jdbcUrl, user, password);
-                PreparedStatement query = connection.prepareStatement("SELECT payload FROM audit_outbox ORDER BY id");
-                ResultSet rows = query.executeQuery()) {
-            while (rows.next()) {
-                AuditEvent event = AuditEvent.parseFrom(rows.getBytes("payload"));
-                if (event.getResource().getId().equals(resourceId)) {
-                    events.add(event);
-                }
-            }
-        }
-        return events;
+        return dev.loupe.support.testing.OutboxEvents.about(jdbcUrl, user, password, resourceId);
     }
 }

@@ -1,9 +1,5 @@
 package dev.loupe.serving;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Iterator;
@@ -56,6 +52,7 @@ import dev.loupe.serving.inference.ServedDeployment;
 import dev.loupe.support.error.GrpcProblems;
 import dev.loupe.support.grpc.BearerCallCredentials;
 import dev.loupe.support.testing.KeycloakTokens;
+import dev.loupe.support.testing.OutboxEvents;
 
 import static dev.loupe.support.testing.GrpcAuthenticationContract.assertFailsWith;
 import static org.awaitility.Awaitility.await;
@@ -407,17 +404,6 @@ class ServingTest {
     }
 
     private List<AuditEvent> outboxEventsAbout(String resourceId) throws Exception {
-        List<AuditEvent> events = new ArrayList<>();
-        try (Connection connection = DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
-                PreparedStatement query = connection.prepareStatement("SELECT payload FROM audit_outbox ORDER BY id");
-                ResultSet rows = query.executeQuery()) {
-            while (rows.next()) {
-                AuditEvent event = AuditEvent.parseFrom(rows.getBytes("payload"));
-                if (event.getResource().getId().equals(resourceId)) {
-                    events.add(event);
-                }
-            }
-        }
-        return events;
+        return OutboxEvents.about(jdbcUrl, dbUser, dbPassword, resourceId);
     }
 }

@@ -312,27 +312,35 @@ class FineTuningIT {
         long before = awaitJob(id, Duration.ofMinutes(5), j -> j.getInt("trained_steps") >= 10).getInt(
                 "trained_steps");
 
-        // SIGKILL: the service has no chance to stop its worker, which goes on without anyone reading it.
-        StackServices.kill("training-service");
-        assertTrue(workerAlive(id), "the worker outlives the service");
-        StackServices.start("training-service");
+        try {
+            // SIGKILL: the service has no chance to stop its worker, which goes on without anyone reading it.
+            StackServices.kill("training-service");
+            assertTrue(workerAlive(id), "the worker outlives the service");
+            StackServices.start("training-service");
 
-        // At start the service stops the orphan and relaunches the job from its last checkpoint.
-        JsonPath resumed = awaitJob(id, Duration.ofMinutes(3),
-                j -> j.getString("status").equals("running") && j.getInt("trained_steps") > before);
-        List<String> messages = as("acme-engineer").queryParam("limit", 100)
-                .get("/v1/fine-tuning/jobs/" + id + "/events")
+            // At start the service stops the orphan and relaunches the job from its last checkpoint. The restart
+            // is awaited first: the job's last recorded step may already be beyond the one read before the kill.
+            awaitJob(id, Duration.ofMinutes(3), j -> messages(id).stream()
+                    .anyMatch(m -> m.startsWith("The training-service restarted")));
+            long restartedAt = awaitJob(id, Duration.ofSeconds(30), j -> true).getInt("trained_steps");
+            JsonPath resumed = awaitJob(id, Duration.ofMinutes(3), j -> j.getString("status").equals("running")
+                    && j.getInt("trained_steps") > Math.max(before, restartedAt));
+            assertEquals(1, workerCount(id), "one worker for the job, the orphan stopped");
+            assertEquals(1, resumed.getInt("attempt"), "a restart does not count as an attempt");
+        } finally {
+            // Whatever happened, the long job must not hold the worker slot for the tests after this one.
+            as("acme-engineer").post("/v1/fine-tuning/jobs/" + id + "/cancel");
+        }
+        awaitJob(id, Duration.ofSeconds(10), j -> j.getString("status").equals("cancelled"));
+    }
+
+    private static List<String> messages(String jobId) {
+        return as("acme-engineer").queryParam("limit", 100)
+                .get("/v1/fine-tuning/jobs/" + jobId + "/events")
                 .then()
                 .statusCode(200)
                 .extract()
                 .path("data.message");
-        assertTrue(messages.stream().anyMatch(m -> m.startsWith("The training-service restarted")),
-                messages.toString());
-        assertEquals(1, workerCount(id), "one worker for the job, the orphan stopped");
-        assertEquals(1, resumed.getInt("attempt"), "a restart does not count as an attempt");
-
-        as("acme-engineer").post("/v1/fine-tuning/jobs/" + id + "/cancel").then().statusCode(200);
-        awaitJob(id, Duration.ofSeconds(10), j -> j.getString("status").equals("cancelled"));
     }
 
     @Test

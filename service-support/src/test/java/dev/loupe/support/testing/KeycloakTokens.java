@@ -25,14 +25,31 @@ public final class KeycloakTokens {
     private static final String PASSWORD = "dev-password";
     private static final Pattern ACCESS_TOKEN = Pattern.compile("\"access_token\"\\s*:\\s*\"([^\"]+)\"");
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    private static final Map<String, String> CACHE = new ConcurrentHashMap<>();
+    /**
+     * Tokens live 5 minutes (the realm's accessTokenLifespan); a cached one is fetched again after 2, so that a long
+     * test run never sends an expired one.
+     */
+    private static final Duration REUSE = Duration.ofMinutes(2);
+    private static final Map<String, Cached> CACHE = new ConcurrentHashMap<>();
+
+    private record Cached(String token, long fetchedAtNanos) {
+        boolean fresh() {
+            return System.nanoTime() - fetchedAtNanos < REUSE.toNanos();
+        }
+    }
 
     private KeycloakTokens() {
     }
 
     /** A token for a realm user through the {@code loupe-cli} client, cached for the test run. */
     public static String accessToken(String username) {
-        return CACHE.computeIfAbsent(username, user -> passwordGrant(REALM_URL, "loupe-cli", user));
+        return cached(username, () -> passwordGrant(REALM_URL, "loupe-cli", username));
+    }
+
+    private static String cached(String key, java.util.function.Supplier<String> fetch) {
+        return CACHE.compute(key, (k, held) -> held != null && held.fresh()
+                ? held
+                : new Cached(fetch.get(), System.nanoTime())).token();
     }
 
     /**
@@ -41,7 +58,7 @@ public final class KeycloakTokens {
      * exports from the same file Keycloak's realm import read.
      */
     public static String serviceToken(String clientId) {
-        return CACHE.computeIfAbsent("client:" + clientId, key -> {
+        return cached("client:" + clientId, () -> {
             String variable = "LOUPE_" + clientId.replaceFirst("^loupe-", "").replace('-', '_').toUpperCase()
                     + "_CLIENT_SECRET";
             String secret = System.getenv(variable);
