@@ -3,7 +3,6 @@ package dev.loupe.engine.generate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -12,8 +11,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 
-import dev.loupe.engine.generate.json.JsonConstraint;
-import dev.loupe.engine.generate.json.JsonPrefix;
 import dev.loupe.engine.model.KvCache;
 import dev.loupe.engine.model.LlavaModel;
 
@@ -72,24 +69,7 @@ public final class ContinuousBatch implements AutoCloseable {
     private final List<Row> rows = new ArrayList<>();
     private final DataType dataType;
 
-    private static final class Row {
-        final Generator.Request request;
-        final RowListener listener;
-        final Random random;
-        final JsonConstraint rule;
-        final List<Long> produced = new ArrayList<>();
-        JsonPrefix document;
-        long last;
-        boolean finished;
-        boolean stopped;
-
-        Row(Generator.Request request, RowListener listener) {
-            this.request = request;
-            this.listener = listener;
-            this.random = new Random(request.settings().seed());
-            this.rule = request.constraint().orElse(null);
-            this.document = rule == null ? null : rule.start();
-        }
+    private record Row(GeneratedRow state, RowListener listener) {
     }
 
     public ContinuousBatch(NDManager manager, LlavaModel model, long padToken) {
@@ -132,7 +112,7 @@ public final class ContinuousBatch implements AutoCloseable {
         }
         List<Row> joining = new ArrayList<>();
         for (int b = 0; b < batch; b++) {
-            joining.add(new Row(requests.get(b), listeners.get(b)));
+            joining.add(new Row(new GeneratedRow(requests.get(b)), listeners.get(b)));
         }
         KvCache prompts = model.newCache();
         try (NDManager scratch = manager.newSubManager()) {
@@ -156,7 +136,7 @@ public final class ContinuousBatch implements AutoCloseable {
         long[] ids = new long[batch];
         boolean[][] isToken = new boolean[batch][1];
         for (int b = 0; b < batch; b++) {
-            ids[b] = rows.get(b).last;
+            ids[b] = rows.get(b).state().last();
             isToken[b][0] = true;
         }
         try (NDManager scratch = manager.newSubManager()) {
@@ -176,30 +156,8 @@ public final class ContinuousBatch implements AutoCloseable {
         int vocab = (int) last.getShape().get(1);
         for (int b = 0; b < batch.size(); b++) {
             Row row = batch.get(b);
-            SamplingSettings settings = row.request.settings();
-            double[] scores = Arrays.copyOfRange(values, b * vocab, (b + 1) * vocab);
-            // The image token stands for image features; produced as text it would mean nothing.
-            scores[(int) model.config().imageTokenIndex()] = Double.NEGATIVE_INFINITY;
-            if (row.rule != null) {
-                row.rule.mask(row.document, scores, settings.stopTokens());
-            }
-            long next = Sampling.pick(scores, settings, row.random);
-            if (settings.stopTokens().contains(next)) {
-                row.finished = true;
-                row.stopped = true;
-                continue;
-            }
-            row.produced.add(next);
-            row.last = next;
-            if (row.rule != null) {
-                row.document = row.rule.advance(row.document, next);
-            }
-            if (!row.listener.onToken(next)) {
-                row.finished = true;
-                row.stopped = true;
-            } else if (row.produced.size() >= settings.maxNewTokens()) {
-                row.finished = true;
-            }
+            row.state().pick(Arrays.copyOfRange(values, b * vocab, (b + 1) * vocab), model.config().imageTokenIndex(),
+                    row.listener()::onToken);
         }
     }
 
@@ -207,7 +165,7 @@ public final class ContinuousBatch implements AutoCloseable {
         List<Integer> kept = new ArrayList<>();
         List<Row> ended = new ArrayList<>();
         for (int b = 0; b < rows.size(); b++) {
-            if (rows.get(b).finished) {
+            if (rows.get(b).state().finished()) {
                 ended.add(rows.get(b));
             } else {
                 kept.add(b);
@@ -218,21 +176,10 @@ public final class ContinuousBatch implements AutoCloseable {
         }
         cache.keepRows(kept.stream().mapToInt(Integer::intValue).toArray());
         cache.trim();
-        rows.removeIf(row -> row.finished);
+        rows.removeIf(row -> row.state().finished());
         for (Row row : ended) {
-            row.listener.onFinish(generation(row));
+            row.listener().onFinish(row.state().generation());
         }
-    }
-
-    private static Generation generation(Row row) {
-        long[] tokens = row.produced.stream().mapToLong(Long::longValue).toArray();
-        if (row.stopped) {
-            return new Generation(tokens, Generation.Finish.STOP);
-        }
-        if (row.document != null && !row.document.canEnd()) {
-            return new Generation(tokens, Generation.Finish.INCOMPLETE_JSON);
-        }
-        return new Generation(tokens, Generation.Finish.LENGTH);
     }
 
     @Override

@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -15,7 +14,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 
 import dev.loupe.engine.generate.json.JsonConstraint;
-import dev.loupe.engine.generate.json.JsonPrefix;
 import dev.loupe.engine.model.LlavaModel;
 
 /**
@@ -140,21 +138,7 @@ public final class Generator {
             System.arraycopy(prompt, 0, ids[b], padding, prompt.length);
             Arrays.fill(isToken[b], padding, promptLength, true);
         }
-        List<List<Long>> produced = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            produced.add(new ArrayList<>());
-        }
-        boolean[] finished = new boolean[batch];
-        boolean[] stopped = new boolean[batch];
-        // Each constrained row's own recogniser state; null for a free row.
-        JsonConstraint[] rules = new JsonConstraint[batch];
-        JsonPrefix[] documents = new JsonPrefix[batch];
-        Random[] randoms = new Random[batch];
-        for (int b = 0; b < batch; b++) {
-            rules[b] = requests.get(b).constraint().orElse(null);
-            documents[b] = rules[b] == null ? null : rules[b].start();
-            randoms[b] = new Random(requests.get(b).settings().seed());
-        }
+        List<GeneratedRow> rows = requests.stream().map(GeneratedRow::new).toList();
         // Every array of a step lives in its scratch manager, freed after the step: whatever the number of steps,
         // the caller's manager and the model's hold after the call what they held before.
         try (NDManager generation = manager.newSubManager()) {
@@ -171,36 +155,17 @@ public final class Generator {
                     // token (or stop token); afterwards it adds padding that nothing attends to.
                     boolean[][] nextIsToken = new boolean[batch][1];
                     for (int b = 0; b < batch; b++) {
-                        if (finished[b]) {
+                        GeneratedRow row = rows.get(b);
+                        if (row.finished()) {
                             next[b] = padToken;
                             continue;
                         }
                         nextIsToken[b][0] = true;
-                        SamplingSettings settings = requests.get(b).settings();
-                        double[] row = Arrays.copyOfRange(last, b * vocab, (b + 1) * vocab);
-                        // The image token stands for image features; produced as text it would mean nothing.
-                        row[(int) model.config().imageTokenIndex()] = Double.NEGATIVE_INFINITY;
-                        if (rules[b] != null) {
-                            rules[b].mask(documents[b], row, settings.stopTokens());
-                        }
-                        next[b] = Sampling.pick(row, settings, randoms[b]);
-                        if (settings.stopTokens().contains(next[b])) {
-                            finished[b] = true;
-                            stopped[b] = true;
-                            continue;
-                        }
-                        produced.get(b).add(next[b]);
-                        if (rules[b] != null) {
-                            documents[b] = rules[b].advance(documents[b], next[b]);
-                        }
-                        if (!listener.onToken(b, next[b])) {
-                            finished[b] = true;
-                            stopped[b] = true;
-                        } else if (produced.get(b).size() >= settings.maxNewTokens()) {
-                            finished[b] = true;
-                        }
+                        int index = b;
+                        next[b] = row.pick(Arrays.copyOfRange(last, b * vocab, (b + 1) * vocab),
+                                model.config().imageTokenIndex(), token -> listener.onToken(index, token));
                     }
-                    if (allTrue(finished)) {
+                    if (rows.stream().allMatch(GeneratedRow::finished)) {
                         break;
                     }
                     ids = appendColumn(ids, next);
@@ -208,20 +173,7 @@ public final class Generator {
                 }
             }
         }
-        List<Generation> results = new ArrayList<>();
-        for (int b = 0; b < batch; b++) {
-            long[] tokens = produced.get(b).stream().mapToLong(Long::longValue).toArray();
-            Generation.Finish finish;
-            if (stopped[b]) {
-                finish = Generation.Finish.STOP;
-            } else if (documents[b] != null && !documents[b].canEnd()) {
-                finish = Generation.Finish.INCOMPLETE_JSON;
-            } else {
-                finish = Generation.Finish.LENGTH;
-            }
-            results.add(new Generation(tokens, finish));
-        }
-        return results;
+        return rows.stream().map(GeneratedRow::generation).toList();
     }
 
     private static long[] flatten(long[][] rows) {
@@ -249,14 +201,5 @@ public final class Generator {
             grown[b][rows[b].length] = column[b][0];
         }
         return grown;
-    }
-
-    private static boolean allTrue(boolean[] flags) {
-        for (boolean flag : flags) {
-            if (!flag) {
-                return false;
-            }
-        }
-        return true;
     }
 }
