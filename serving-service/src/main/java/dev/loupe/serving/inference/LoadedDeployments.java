@@ -2,15 +2,11 @@ package dev.loupe.serving.inference;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,6 +36,7 @@ import dev.loupe.serving.config.ServingConfig;
 import dev.loupe.serving.model.Deployment;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
+import dev.loupe.support.hash.Sha256;
 
 /**
  * The deployments this service answers for, in memory. Each base model is loaded once, from the folder the registry
@@ -148,7 +145,7 @@ public class LoadedDeployments {
                         + " at " + folder + " holds the files " + present + ", registered were " + registered);
             }
             for (BaseModelFile file : base.getFilesList()) {
-                String hash = sha256(folder.resolve(file.getName()));
+                String hash = Sha256.file(folder.resolve(file.getName()));
                 if (!hash.equals(file.getSha256())) {
                     throw new ProblemException(ProblemType.STORED_DATA_UNREADABLE, "base model " + base.getId()
                             + ": " + file.getName() + " changed since it was registered");
@@ -158,23 +155,6 @@ public class LoadedDeployments {
             throw new ProblemException(ProblemType.STORED_DATA_UNREADABLE, "base model " + base.getId()
                     + " cannot be read at " + folder + ": " + e.getMessage());
         }
-    }
-
-    /** A file's SHA-256, read in chunks: checkpoint shards are often larger than an array holds. */
-    private static String sha256(Path file) throws IOException {
-        MessageDigest digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buffer = new byte[1 << 20];
-            for (int read = in.read(buffer); read >= 0; read = in.read(buffer)) {
-                digest.update(buffer, 0, read);
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
     }
 
     private static Map<String, byte[]> unzip(byte[] archive) {
