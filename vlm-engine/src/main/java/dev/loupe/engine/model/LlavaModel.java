@@ -116,6 +116,11 @@ public final class LlavaModel extends AbstractBlock {
         return head(parameterStore, hidden, training);
     }
 
+    /** The data type of the model's weights, which its inputs (pixels) take. */
+    public DataType dataType() {
+        return embedTokens.getArray().getDataType();
+    }
+
     /** The number of decoder layers, the indices {@link #layer} takes. */
     public int layerCount() {
         return layers.length;
@@ -255,6 +260,19 @@ public final class LlavaModel extends AbstractBlock {
     }
 
     /**
+     * The images as the decoder sees them: the vision tower's features, projected to the decoder's width. Its
+     * arrays belong to the manager of {@code pixels}.
+     *
+     * @param pixels {@code [I, 3, S, S]}
+     * @return {@code [I, P, C]}, P the image tokens of one image
+     */
+    public NDArray imageFeatures(ParameterStore parameterStore, NDArray pixels, boolean training) {
+        return projector
+                .forward(parameterStore, vision.forward(parameterStore, new NDList(pixels), training), training)
+                .singletonOrThrow();
+    }
+
+    /**
      * Puts the projected features of the images where the image tokens are: rows {@code [B*T, C]} in, rows out,
      * gradients flowing into both the embeddings of the other tokens and the image features.
      */
@@ -274,10 +292,7 @@ public final class LlavaModel extends AbstractBlock {
         // The vision tower's arrays follow the pixels' manager, which may be the caller's and outlive the step
         // (the generator's images): a view of the pixels in the step's manager keeps them with the step.
         NDArray localPixels = Placement.withInput(pixels.reshape(pixels.getShape()), pixels, embedded);
-        NDArray features = projector
-                .forward(store, vision.forward(store, new NDList(localPixels), training), training)
-                .singletonOrThrow()
-                .reshape(imageTokens, -1);
+        NDArray features = imageFeatures(store, localPixels, training).reshape(imageTokens, -1);
         // Row k of the features goes to the k-th image token; every other position takes the zero row at the end.
         NDManager manager = embedded.getManager();
         NDArray rows = features.concat(manager.zeros(new Shape(1, features.getShape().get(1)), features.getDataType()),

@@ -16,6 +16,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import com.fasterxml.jackson.databind.JsonNode;
 
+import dev.loupe.engine.drift.ImageEmbeddings;
 import dev.loupe.engine.generate.ContinuousBatch;
 import dev.loupe.engine.generate.Generation;
 import dev.loupe.engine.generate.Generator;
@@ -57,7 +58,7 @@ public final class ServedModel implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.preprocessor = preprocessor;
         this.vocabulary = vocabulary;
-        this.dataType = model.getParameters().get("embed_tokens").getArray().getDataType();
+        this.dataType = model.dataType();
     }
 
     /**
@@ -189,7 +190,7 @@ public final class ServedModel implements AutoCloseable {
             }
             int side = preprocessor.imageSize();
             synchronized (ServedModel.this) {
-                useAdapter();
+                useAdapter(adapter);
                 try (NDManager pass = manager.newSubManager()) {
                     NDArray pixels = pass.create(preprocessor.pixels(images), new Shape(images.size(), 3, side, side))
                             .toType(dataType, false);
@@ -201,22 +202,9 @@ public final class ServedModel implements AutoCloseable {
         /** One token for every row. */
         public void step() {
             synchronized (ServedModel.this) {
-                useAdapter();
+                useAdapter(adapter);
                 rows.step();
             }
-        }
-
-        private void useAdapter() {
-            // Batches of one adapter usually follow each other: put it in place only when another was.
-            if (inPlace != null && inPlace.adapter == adapter) {
-                return;
-            }
-            if (adapter != null) {
-                adapter.applyTo(model);
-            } else {
-                AdapterWeights.removeFrom(model);
-            }
-            inPlace = new InPlace(adapter);
         }
 
         /** Rows generating. */
@@ -229,6 +217,33 @@ public final class ServedModel implements AutoCloseable {
             synchronized (ServedModel.this) {
                 rows.close();
             }
+        }
+    }
+
+    /** Puts the adapter in place (null: the base); the caller holds this model's lock. */
+    private void useAdapter(AdapterWeights adapter) {
+        // Batches of one adapter usually follow each other: put it in place only when another was.
+        if (inPlace != null && inPlace.adapter == adapter) {
+            return;
+        }
+        if (adapter != null) {
+            adapter.applyTo(model);
+        } else {
+            AdapterWeights.removeFrom(model);
+        }
+        inPlace = new InPlace(adapter);
+    }
+
+    /**
+     * The pictures' vectors for drift monitoring (see {@link ImageEmbeddings}), as the model with this adapter sees
+     * them: an adapter of the vision tower changes them, as it did when its training reference was measured.
+     *
+     * @param adapter null for the base model
+     */
+    public List<float[]> imageEmbeddings(AdapterWeights adapter, List<BufferedImage> images) {
+        synchronized (this) {
+            useAdapter(adapter);
+            return ImageEmbeddings.of(manager, model, preprocessor, images);
         }
     }
 

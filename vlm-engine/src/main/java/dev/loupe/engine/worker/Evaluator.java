@@ -93,7 +93,7 @@ final class Evaluator {
      * @return the scores; empty if stopped
      */
     Optional<Scores> evaluate(NDManager manager, LlavaModel model, BooleanSupplier stop) {
-        DataType type = model.getParameters().get("embed_tokens").getArray().getDataType();
+        DataType type = model.dataType();
         int side = preprocessor.imageSize();
         Generator generator = new Generator(model, tokenizer.padTokenId());
         double lossSum = 0;

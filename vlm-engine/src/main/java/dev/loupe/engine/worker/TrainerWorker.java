@@ -1,10 +1,13 @@
 package dev.loupe.engine.worker;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,12 +28,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.loupe.engine.checkpoint.CheckpointFormatException;
 import dev.loupe.engine.checkpoint.DType;
+import dev.loupe.engine.drift.DriftReference;
+import dev.loupe.engine.drift.ImageEmbeddings;
+import dev.loupe.engine.drift.ImageStatistics;
 import dev.loupe.engine.image.ImagePreprocessor;
 import dev.loupe.engine.model.HfCheckpoint;
 import dev.loupe.engine.model.LlavaConfig;
 import dev.loupe.engine.model.LlavaModel;
 import dev.loupe.engine.model.LoraAdapters;
 import dev.loupe.engine.model.LoraSettings;
+import dev.loupe.engine.text.ChatMessage;
 import dev.loupe.engine.text.ChatTokenizer;
 import dev.loupe.engine.train.AdamW;
 import dev.loupe.engine.train.LearningRateSchedule;
@@ -98,7 +105,9 @@ import dev.loupe.engine.train.TrainingSettings;
  * <p>
  * The output folder receives {@code checkpoints/step-N} (the last two complete ones are kept),
  * {@code evaluation.json} (the {@code base} and {@code fine_tuned} scores) and the result: {@code adapter/} in
- * PEFT's layout for LoRA, {@code model/} as a Hugging Face folder with the tokenizer for full fine-tuning. The base
+ * PEFT's layout for LoRA, {@code model/} as a Hugging Face folder with the tokenizer for full fine-tuning, either
+ * with the training data's drift reference ({@link DriftReference#FILE}) that serving compares live traffic with.
+ * The base
  * model's folder is only read. A checkpoint is saved every {@code checkpoint_every_steps} steps (by default once
  * an epoch) and at the end. Started again on the same output, the worker resumes from the latest complete
  * checkpoint, and ends with weights bitwise equal to those of an uninterrupted run: batches are read by position
@@ -122,6 +131,8 @@ public final class TrainerWorker {
     /** In the checkpoints folder: the settings of the run its checkpoints belong to. */
     static final String RUN_SETTINGS_FILE = "run-settings.txt";
     private static final int KEPT_CHECKPOINTS = 2;
+    /** Pictures the drift reference measures at most: enough for stable quantiles, a few seconds on a CPU. */
+    static final int DRIFT_REFERENCE_IMAGES = 1000;
     /** Hugging Face's default largest shard when saving a whole model. */
     private static final long SHARD_BYTES = 5_000_000_000L;
     /** PyTorch's {@code GradScaler} defaults. */
@@ -356,7 +367,8 @@ public final class TrainerWorker {
                     reports.report(fineTuned);
                     writeEvaluations(baseScores, fineTuned);
                 }
-                Path artifact = writeArtifact(model, lora, base);
+                DriftReference reference = driftReference(manager, model, train, tokenizer, preprocessor);
+                Path artifact = writeArtifact(model, lora, base, reference);
                 reports.report(new WorkerReport.Succeeded(spec.output().toString(),
                         lora != null ? artifact.toString() : null, lora == null ? artifact.toString() : null));
                 return new Result(Outcome.SUCCEEDED, totalSteps, artifact);
@@ -568,7 +580,8 @@ public final class TrainerWorker {
      * tokenizer and preprocessor files. It is written beside its final place and then moved there, so that a folder
      * of the final name is always complete.
      */
-    private Path writeArtifact(LlavaModel model, LoraSettings lora, Path base) throws IOException {
+    private Path writeArtifact(LlavaModel model, LoraSettings lora, Path base, DriftReference reference)
+            throws IOException {
         Path target = spec.output().resolve(lora != null ? ADAPTER_FOLDER : MODEL_FOLDER);
         Path partial = spec.output().resolve(target.getFileName() + ".partial");
         Checkpoints.deleteTree(partial);
@@ -583,9 +596,49 @@ public final class TrainerWorker {
                 }
             }
         }
+        Files.write(partial.resolve(DriftReference.FILE), reference.toJson());
         Checkpoints.deleteTree(target);
         Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
         return target;
+    }
+
+    /**
+     * The drift reference of the training split, measured with the trained model: every answer's length and form,
+     * and the statistics and vision features of up to {@value #DRIFT_REFERENCE_IMAGES} pictures spread evenly over
+     * the examples.
+     */
+    private static DriftReference driftReference(NDManager manager, LlavaModel model, List<EncodedExample> train,
+            ChatTokenizer tokenizer, ImagePreprocessor preprocessor) {
+        DriftReference.Builder reference = new DriftReference.Builder();
+        List<TrainingExample.Image> all = new ArrayList<>();
+        for (EncodedExample example : train) {
+            all.addAll(example.example().images());
+            lastTrainedAnswer(example.example())
+                    .ifPresent(answer -> reference.addAnswer(tokenizer.text(answer).length, answer));
+        }
+        List<BufferedImage> images = new ArrayList<>();
+        int count = Math.min(all.size(), DRIFT_REFERENCE_IMAGES);
+        for (int i = 0; i < count; i++) {
+            TrainingExample.Image image = all.get((int) ((long) i * all.size() / count));
+            try {
+                images.add(ImagePreprocessor.decode(image.read()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the image " + image.name() + ": " + e.getMessage(), e);
+            }
+        }
+        images.forEach(image -> reference.addImage(ImageStatistics.of(image)));
+        ImageEmbeddings.of(manager, model, preprocessor, images).forEach(reference::addEmbedding);
+        return reference.build();
+    }
+
+    private static Optional<String> lastTrainedAnswer(TrainingExample example) {
+        String answer = null;
+        for (TrainingExample.Turn turn : example.turns()) {
+            if (turn.trained() && turn.message().role() == ChatMessage.Role.assistant) {
+                answer = turn.message().content();
+            }
+        }
+        return Optional.ofNullable(answer);
     }
 
     /** For logs: the trainable parameter count, which tells at a glance whether the method froze what it should. */

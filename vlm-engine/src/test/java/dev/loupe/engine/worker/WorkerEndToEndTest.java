@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.loupe.engine.checkpoint.DType;
 import dev.loupe.engine.checkpoint.SafetensorsFile;
+import dev.loupe.engine.drift.DriftReference;
 import dev.loupe.engine.model.HfCheckpoint;
 import dev.loupe.engine.model.LlavaModel;
 import dev.loupe.engine.model.LoraAdapters;
@@ -55,6 +56,12 @@ class WorkerEndToEndTest {
         assertEquals(TrainerWorker.Outcome.SUCCEEDED, result.outcome());
         assertEquals(0, result.outcome().exitCode());
         assertEquals(output.resolve(TrainerWorker.ADAPTER_FOLDER), result.artifact());
+        // The drift reference travels with the adapter: too few examples here for distributions, but counted.
+        DriftReference reference = DriftReference.fromJson(Files.readAllBytes(result.artifact()
+                .resolve(DriftReference.FILE)));
+        assertEquals(6, reference.answers());
+        assertTrue(reference.images() > 0);
+        assertEquals(Map.of(), reference.distributions());
         // 6 examples in batches of 2: 3 steps an epoch, 4 epochs, a checkpoint after each epoch, and an evaluation
         // after each epoch but the last (the final one follows the training).
         List<JsonNode> lines = reports.lines();
