@@ -1,5 +1,8 @@
 package dev.loupe.serving;
 
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Iterator;
@@ -10,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 
 import jakarta.inject.Inject;
 
@@ -36,6 +40,8 @@ import dev.loupe.contracts.serving.v1.DeleteDeploymentRequest;
 import dev.loupe.contracts.serving.v1.Deployment;
 import dev.loupe.contracts.serving.v1.DeploymentOptions;
 import dev.loupe.contracts.serving.v1.DeploymentState;
+import dev.loupe.contracts.serving.v1.DriftEvent;
+import dev.loupe.contracts.serving.v1.DriftStatistic;
 import dev.loupe.contracts.serving.v1.GetDeploymentRequest;
 import dev.loupe.contracts.serving.v1.GetMonitoringRequest;
 import dev.loupe.contracts.serving.v1.InferenceServiceGrpc;
@@ -71,6 +77,8 @@ class ServingTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ENGINEER = "acme-engineer";
     private static final String APP = "acme-app";
+    /** The drift window of these tests (see application.properties). */
+    private static final int WINDOW = 200;
 
     @ConfigProperty(name = "quarkus.datasource.jdbc.url")
     String jdbcUrl;
@@ -401,6 +409,100 @@ class ServingTest {
                 (int) completion.getDetails().getFieldsOrThrow("completion_tokens").getNumberValue());
         // Neither the prompt nor the answer is in the trail.
         assertFalse(completion.toString().contains("Describe the image"));
+    }
+
+    @Test
+    void shiftedPicturesRaiseADriftEventAndInDistributionTrafficDoesNot() throws Exception {
+        Deployment deployment = deploy(TestTrainingService.FIRST, unique("drift"), DeploymentOptions.newBuilder());
+        GetMonitoringRequest monitoring = GetMonitoringRequest.newBuilder().setDeploymentId(deployment.getId())
+                .build();
+        // Scenes like the reference's (another seed): every feature assessed, none drifting, no event.
+        askAbout(deployment.getName(), 2000, WINDOW, UnaryOperator.identity());
+        await().atMost(30, TimeUnit.SECONDS)
+                .until(() -> statistic(deployments(ENGINEER).getMonitoring(monitoring), "image_embedding_distance")
+                        .getAssessed());
+        Thread.sleep(2500); // two drift checks
+        Monitoring calm = deployments(ENGINEER).getMonitoring(monitoring);
+        assertTrue(calm.getDriftMonitored());
+        assertEquals(List.of(), calm.getDriftEventsList());
+        assertFalse(calm.getDrifting());
+        for (String feature : List.of("image_brightness", "image_contrast", "image_width", "image_height",
+                "image_aspect_ratio", "image_embedding_distance")) {
+            DriftStatistic statistic = statistic(calm, feature);
+            assertTrue(statistic.getAssessed(), feature);
+            assertFalse(statistic.getDrifted(), () -> feature + ": " + statistic);
+        }
+
+        // The same kind of scenes in a dim room: brightness and contrast drift, and an event is raised and audited.
+        askAbout(deployment.getName(), 3000, WINDOW, ServingTest::darkened);
+        await().atMost(30, TimeUnit.SECONDS)
+                .until(() -> deployments(ENGINEER).getMonitoring(monitoring).getDriftEventsCount() > 0);
+        Monitoring shifted = deployments(ENGINEER).getMonitoring(monitoring);
+        assertTrue(shifted.getDrifting());
+        DriftEvent event = shifted.getDriftEvents(0);
+        assertEquals("drift_detected", event.getKind());
+        List<String> drifted = event.getFeaturesList().stream().filter(DriftStatistic::getDrifted)
+                .map(DriftStatistic::getName).toList();
+        assertTrue(drifted.contains("image_brightness"), drifted::toString);
+        assertFalse(drifted.contains("image_width"), drifted::toString);
+        assertTrue(statistic(shifted, "image_brightness").getLive() < statistic(shifted, "image_brightness")
+                .getReference());
+        AuditEvent audited = outboxEventsAbout(deployment.getId()).stream()
+                .filter(e -> e.getAction().equals("deployment.drift_detected")).findFirst().orElseThrow();
+        assertEquals(event.getId(), audited.getDetails().getFieldsOrThrow("drift_event_id").getStringValue());
+        assertTrue(audited.getDetails().getFieldsOrThrow("drifted").getStringValue().contains("image_brightness"));
+
+        // Another tenant sees neither the deployment nor its monitoring.
+        assertFailsWith(Status.Code.NOT_FOUND, () -> deployments("globex-engineer").getMonitoring(monitoring));
+    }
+
+    /** Scenes the reference's seed never drew, changed, asked about in a few parallel streams. */
+    private void askAbout(String deployment, int firstScene, int count, UnaryOperator<BufferedImage> change)
+            throws Exception {
+        SyntheticScenes scenes = new SyntheticScenes(TestTrainingService.REFERENCE_SEED + 1);
+        ExecutorService clients = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<CompletionResponse>> answers = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                byte[] png = SyntheticScenes.png(change.apply(SyntheticScenes.render(scenes.scene(firstScene + i))));
+                CompletionRequest request = CompletionRequest.newBuilder()
+                        .setDeploymentId(deployment)
+                        .addMessages(Message.newBuilder()
+                                .setRole("user")
+                                .addContent(ContentPart.newBuilder().setImageUrl("data:image/png;base64,"
+                                        + Base64.getEncoder().encodeToString(png)))
+                                .addContent(ContentPart.newBuilder().setText("Describe the image.")))
+                        .setMaxTokens(1)
+                        .setTemperature(0)
+                        .build();
+                answers.add(clients.submit(() -> inference(APP).complete(request)));
+                // Paced so that the drift measures keep up: each answer's pictures take a pass of the model.
+                if (answers.size() % 16 == 0) {
+                    answers.get(answers.size() - 1).get();
+                }
+            }
+            for (Future<CompletionResponse> answer : answers) {
+                answer.get();
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+    }
+
+    private static DriftStatistic statistic(Monitoring monitoring, String name) {
+        return monitoring.getDriftList().stream().filter(s -> s.getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " in " + monitoring.getDriftList()));
+    }
+
+    /** The picture under a dark grey veil: as if taken in a dim room. */
+    private static BufferedImage darkened(BufferedImage image) {
+        BufferedImage dark = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
+        Graphics2D graphics = dark.createGraphics();
+        graphics.drawImage(image, 0, 0, null);
+        graphics.setColor(new Color(20, 20, 20, 190));
+        graphics.fillRect(0, 0, image.getWidth(), image.getHeight());
+        graphics.dispose();
+        return dark;
     }
 
     private List<AuditEvent> outboxEventsAbout(String resourceId) throws Exception {

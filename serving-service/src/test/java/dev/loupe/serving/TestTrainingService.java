@@ -1,10 +1,12 @@
 package dev.loupe.serving;
 
+import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,10 +33,15 @@ import dev.loupe.contracts.training.v1.ModelVersionState;
 import dev.loupe.contracts.training.v1.MutinyTrainingServiceGrpc;
 import dev.loupe.contracts.training.v1.ServingArtifact;
 import dev.loupe.contracts.training.v1.ServingArtifactHeader;
+import dev.loupe.engine.drift.DriftReference;
+import dev.loupe.engine.drift.ImageEmbeddings;
+import dev.loupe.engine.drift.ImageStatistics;
+import dev.loupe.engine.image.ImagePreprocessor;
 import dev.loupe.engine.model.HfCheckpoint;
 import dev.loupe.engine.model.LoraAdapters;
 import dev.loupe.engine.model.LoraSettings;
 import dev.loupe.engine.nn.AdaptableLinear;
+import dev.loupe.engine.tiny.SyntheticScenes;
 import dev.loupe.engine.tiny.TinyBase;
 import dev.loupe.support.hash.Sha256;
 import dev.loupe.support.security.Authorized;
@@ -63,6 +70,9 @@ public class TestTrainingService extends MutinyTrainingServiceGrpc.TrainingServi
     private static final Map<String, Integer> SEEDS = Map.of(FIRST, 11, SECOND, 12, CANDIDATE, 13, TO_QUARANTINE,
             14);
     private static final Map<String, byte[]> ARCHIVES = new ConcurrentHashMap<>();
+    /** The scenes the versions' drift references describe. */
+    static final long REFERENCE_SEED = 21;
+    static final int REFERENCE_SCENES = 400;
 
     @Override
     @Authorized(Capability.MODELS_LOAD)
@@ -130,6 +140,25 @@ public class TestTrainingService extends MutinyTrainingServiceGrpc.TrainingServi
         return base.build();
     }
 
+    /**
+     * The drift reference of a version "trained" on {@value #REFERENCE_SCENES} synthetic scenes of seed
+     * {@value #REFERENCE_SEED}, measured with the adapter in place as the worker measures it. It records no answers:
+     * these random adapters were taught none.
+     */
+    private static byte[] driftReference(NDManager manager, TinyBase base) throws IOException {
+        SyntheticScenes scenes = new SyntheticScenes(REFERENCE_SEED);
+        List<BufferedImage> images = new ArrayList<>();
+        for (int i = 0; i < REFERENCE_SCENES; i++) {
+            images.add(SyntheticScenes.render(scenes.scene(i)));
+        }
+        ImagePreprocessor preprocessor = ImagePreprocessor.forModel(TinyBase.folder(),
+                base.model().config().visionConfig().imageSize());
+        DriftReference.Builder reference = new DriftReference.Builder();
+        images.forEach(image -> reference.addImage(ImageStatistics.of(image)));
+        ImageEmbeddings.of(manager, base.model(), preprocessor, images).forEach(reference::addEmbedding);
+        return reference.build().toJson();
+    }
+
     /** A LoRA adapter of the tiny base with random B (a fresh one answers as the base), as a PEFT zip archive. */
     private static byte[] archive(String id) {
         LoraSettings settings = new LoraSettings(4, 8, 0f, List.of("q_proj", "v_proj", "gate_proj", "up_proj"),
@@ -145,9 +174,11 @@ public class TestTrainingService extends MutinyTrainingServiceGrpc.TrainingServi
             }
             Path folder = Files.createTempDirectory("adapter");
             LoraAdapters.save(base.model(), settings, folder);
+            Files.write(folder.resolve(DriftReference.FILE), driftReference(manager, base));
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-                for (String name : List.of(LoraAdapters.CONFIG_FILE, LoraAdapters.WEIGHTS_FILE)) {
+                for (String name : List.of(LoraAdapters.CONFIG_FILE, LoraAdapters.WEIGHTS_FILE,
+                        DriftReference.FILE)) {
                     zip.putNextEntry(new ZipEntry(name));
                     zip.write(Files.readAllBytes(folder.resolve(name)));
                     zip.closeEntry();

@@ -46,6 +46,38 @@ public interface ServingConfig {
         int maxEntries();
     }
 
+    /** Drift monitoring: live traffic against the training data's reference. */
+    Drift drift();
+
+    interface Drift {
+        /** Values each feature's sliding window holds: pictures for picture features, answers for answer ones. */
+        @WithDefault("500")
+        int windowSize();
+
+        /** Values a window needs before it is compared: fewer give noisy figures and false alarms. */
+        @WithDefault("200")
+        int minSamples();
+
+        /** A distribution drifts at or above this population stability index (0.25 is the usual "shifted"). */
+        @WithDefault("0.25")
+        double psiThreshold();
+
+        /** A rate (refusals, answers that should be JSON and are not) drifts when it rises this much. */
+        @WithDefault("0.2")
+        double rateThreshold();
+
+        /** How often windows are compared and drift events raised or cleared. */
+        @WithDefault("30S")
+        Duration checkInterval();
+
+        /**
+         * Answers waiting to be measured (their pictures' vision features take a pass of the model); beyond it
+         * answers go unmeasured, so that under load drift watches a sample and never slows generation down.
+         */
+        @WithDefault("64")
+        int queue();
+    }
+
     interface Deployments {
         /** Batch size when a deployment names none. */
         @WithDefault("8")

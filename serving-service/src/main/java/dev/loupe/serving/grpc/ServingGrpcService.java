@@ -1,5 +1,7 @@
 package dev.loupe.serving.grpc;
 
+import java.util.Optional;
+
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Uni;
 
@@ -17,7 +19,9 @@ import dev.loupe.contracts.serving.v1.Monitoring;
 import dev.loupe.contracts.serving.v1.MutinyServingServiceGrpc;
 import dev.loupe.serving.inference.DeploymentStats;
 import dev.loupe.serving.inference.LoadedDeployments;
+import dev.loupe.serving.inference.ServedDeployment;
 import dev.loupe.serving.service.DeploymentService;
+import dev.loupe.serving.service.DriftService;
 import dev.loupe.support.security.Authorized;
 import dev.loupe.support.security.Caller;
 import dev.loupe.support.security.Capability;
@@ -30,10 +34,12 @@ import dev.loupe.support.security.Capability;
 public class ServingGrpcService extends MutinyServingServiceGrpc.ServingServiceImplBase {
     private final DeploymentService deployments;
     private final LoadedDeployments loaded;
+    private final DriftService drift;
 
-    public ServingGrpcService(DeploymentService deployments, LoadedDeployments loaded) {
+    public ServingGrpcService(DeploymentService deployments, LoadedDeployments loaded, DriftService drift) {
         this.deployments = deployments;
         this.loaded = loaded;
+        this.drift = drift;
     }
 
     @Override
@@ -77,27 +83,42 @@ public class ServingGrpcService extends MutinyServingServiceGrpc.ServingServiceI
                 .replaceWith(DeleteDeploymentResponse.getDefaultInstance());
     }
 
-    /** Latency, throughput, queue and cache figures; drift statistics and scheduled evaluations are not built yet. */
+    /**
+     * Latency, throughput, queue and cache figures, and drift: each feature against the training reference and the
+     * latest drift events. Scheduled evaluations are not built yet.
+     */
     @Override
     @Authorized(Capability.DEPLOYMENTS_MANAGE)
     public Uni<Monitoring> getMonitoring(GetMonitoringRequest request) {
         Caller caller = Caller.current();
         return Uni.createFrom()
                 .deferred(() -> deployments.get(caller, request.getDeploymentId()))
-                .map(deployment -> {
+                .chain(deployment -> drift.latestEvents(deployment.tenant(), deployment.id()).map(events -> {
                     Monitoring.Builder monitoring = Monitoring.newBuilder().setDeploymentId(deployment.id());
-                    loaded.find(deployment.tenant(), deployment.id()).ifPresent(served -> {
-                        DeploymentStats.Summary summary = served.stats().summary();
-                        monitoring.setTimeToFirstToken(latency(summary.timeToFirstToken()))
-                                .setPerToken(latency(summary.perToken()))
-                                .setTotal(latency(summary.total()))
-                                .setRequestsPerSecond(summary.requestsPerSecond())
-                                .setTokensPerSecond(summary.tokensPerSecond())
-                                .setQueueDepth(served.inFlight())
-                                .setCacheHitRate(summary.cacheHitRate());
+                    events.forEach(event -> monitoring.addDriftEvents(DriftProtos.event(event)));
+                    Optional<ServedDeployment> served = loaded.find(deployment.tenant(), deployment.id());
+                    if (served.isEmpty()) {
+                        monitoring.setDriftUnavailableReason("the deployment is not loaded: it is " + deployment
+                                .state());
+                        return monitoring.build();
+                    }
+                    DeploymentStats.Summary summary = served.get().stats().summary();
+                    monitoring.setTimeToFirstToken(latency(summary.timeToFirstToken()))
+                            .setPerToken(latency(summary.perToken()))
+                            .setTotal(latency(summary.total()))
+                            .setRequestsPerSecond(summary.requestsPerSecond())
+                            .setTokensPerSecond(summary.tokensPerSecond())
+                            .setQueueDepth(served.get().inFlight())
+                            .setCacheHitRate(summary.cacheHitRate())
+                            .setDrifting(served.get().drift().drifting())
+                            .setDriftUnavailableReason(served.get().drift().unavailableReason());
+                    drift.assess(served.get()).ifPresent(assessment -> {
+                        monitoring.setDriftMonitored(true);
+                        assessment.features().forEach(feature -> monitoring.addDrift(DriftProtos.statistic(
+                                feature)));
                     });
                     return monitoring.build();
-                });
+                }));
     }
 
     private static LatencySummary latency(DeploymentStats.Latency latency) {

@@ -5,14 +5,20 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 import ai.djl.ndarray.NDManager;
 import io.micrometer.core.instrument.DistributionSummary;
 import org.jboss.logging.Logger;
 
+import dev.loupe.engine.drift.DriftWindow;
+import dev.loupe.engine.drift.ImageStatistics;
 import dev.loupe.engine.generate.ContinuousBatch;
 import dev.loupe.engine.generate.Generation;
 import dev.loupe.engine.serve.ServedModel;
@@ -35,14 +41,17 @@ public final class BaseHost implements AutoCloseable {
     private final Duration maxWait;
     private final Duration joinWait;
     private final DistributionSummary batchSizes;
+    /** Measures answers for drift monitoring, apart from the generation thread; full, it drops answers. */
+    private final ThreadPoolExecutor driftMeasures;
     private volatile boolean running = true;
 
     /**
      * @param maxWait how long a batch that is not full waits for more of its deployment's requests before it starts
      * @param joinWait how long a request may wait for the company of others before it joins a running batch
+     * @param driftQueue answers waiting to be measured for drift monitoring at most
      */
     BaseHost(String baseModelId, NDManager manager, ServedModel model, Duration maxWait, Duration joinWait,
-            DistributionSummary batchSizes) {
+            int driftQueue, DistributionSummary batchSizes) {
         this.maxWait = maxWait;
         this.joinWait = joinWait;
         this.batchSizes = batchSizes;
@@ -51,6 +60,12 @@ public final class BaseHost implements AutoCloseable {
         this.model = model;
         this.thread = new Thread(this::run, "loupe-generate-" + baseModelId);
         thread.setDaemon(true);
+        this.driftMeasures = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(driftQueue), runnable -> {
+                    Thread measures = new Thread(runnable, "loupe-drift-" + baseModelId);
+                    measures.setDaemon(true);
+                    return measures;
+                }, new ThreadPoolExecutor.DiscardPolicy());
         thread.start();
     }
 
@@ -298,12 +313,45 @@ public final class BaseHost implements AutoCloseable {
                     false);
             deployment.stats().generated(result);
             pending.result.complete(result);
+            measureDrift(deployment, prompt, result);
         }
 
         @Override
         public void close() {
             rows.close();
         }
+    }
+
+    /**
+     * Adds an answer and its pictures to the deployment's drift window, on the drift thread: the pictures'
+     * statistics, their vision features (a pass of the model with the deployment's adapter, between generation
+     * steps) and the answer's length and form. Under load the queue fills and answers go unmeasured.
+     */
+    private void measureDrift(ServedDeployment deployment, ServedModel.Prompt prompt, CompletionResult result) {
+        Optional<DriftWindow> window = deployment.drift().window();
+        if (window.isEmpty()) {
+            return;
+        }
+        driftMeasures.execute(() -> {
+            try {
+                prompt.images().forEach(image -> window.get().addImage(ImageStatistics.of(image)));
+                if (!prompt.images().isEmpty()) {
+                    synchronized (model) {
+                        if (!deployment.open()) {
+                            return;
+                        }
+                        model.imageEmbeddings(deployment.adapter(), prompt.images())
+                                .forEach(window.get()::addEmbedding);
+                    }
+                }
+                // Counted as the training answers were: the answer's text, encoded.
+                window.get().addAnswer(model.tokenCount(result.text()), result.text(),
+                        result.finishReason().equals("stop"));
+            } catch (RuntimeException e) {
+                LOG.warnf(e, "an answer of deployment %s could not be measured for drift monitoring",
+                        deployment.deployment().id());
+            }
+        });
     }
 
     /** Stops the thread (waiting requests fail) and frees the base weights. */
@@ -313,8 +361,10 @@ public final class BaseHost implements AutoCloseable {
             running = false;
         }
         thread.interrupt();
+        driftMeasures.shutdownNow();
         try {
             thread.join(60_000);
+            driftMeasures.awaitTermination(60, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -29,6 +29,7 @@ import org.jboss.logging.Logger;
 
 import dev.loupe.contracts.training.v1.BaseModel;
 import dev.loupe.contracts.training.v1.BaseModelFile;
+import dev.loupe.engine.drift.DriftReference;
 import dev.loupe.engine.model.AdapterWeights;
 import dev.loupe.engine.model.LoraAdapters;
 import dev.loupe.engine.serve.ServedModel;
@@ -78,8 +79,9 @@ public class LoadedDeployments {
             bases.put(base.getId(), host);
         }
         AdapterWeights adapter;
+        Map<String, byte[]> files;
         try {
-            Map<String, byte[]> files = unzip(archive);
+            files = unzip(archive);
             byte[] config = files.get(LoraAdapters.CONFIG_FILE);
             byte[] weights = files.get(LoraAdapters.WEIGHTS_FILE);
             if (config == null || weights == null) {
@@ -97,7 +99,8 @@ public class LoadedDeployments {
             releaseIfUnused(host);
             throw e;
         }
-        ServedDeployment served = new ServedDeployment(deployment, host, adapter);
+        ServedDeployment served = new ServedDeployment(deployment, host, adapter,
+                DriftMonitor.of(files.get(DriftReference.FILE), config.drift().windowSize()));
         served.stats(new DeploymentStats(registry, deployment, served));
         byId.put(deployment.id(), served);
         LOG.infof("Deployment %s (%s) serves %s on %s: adapter %d bytes beside %d bytes of base weights",
@@ -118,7 +121,7 @@ public class LoadedDeployments {
         NDManager manager = NDManager.newBaseManager();
         try {
             return new BaseHost(base.getId(), manager, ServedModel.load(manager, folder),
-                    config.batching().maxWait(), config.batching().joinWait(),
+                    config.batching().maxWait(), config.batching().joinWait(), config.drift().queue(),
                     DistributionSummary.builder("loupe.inference.batch.size")
                             .description("Requests generated together")
                             .tag("base_model", base.getId())

@@ -14,14 +14,16 @@ public final class ServedDeployment {
     private final BaseHost host;
     private final AdapterWeights adapter;
     private final Semaphore admission;
+    private final DriftMonitor drift;
     private DeploymentStats stats;
     /** Cleared (under the base model's lock) when the deployment is unloaded and its adapter freed. */
     private boolean open = true;
 
-    ServedDeployment(Deployment deployment, BaseHost host, AdapterWeights adapter) {
+    ServedDeployment(Deployment deployment, BaseHost host, AdapterWeights adapter, DriftMonitor drift) {
         this.deployment = deployment;
         this.host = host;
         this.adapter = adapter;
+        this.drift = drift;
         this.admission = new Semaphore(deployment.maxConcurrentSequences());
     }
 
@@ -35,6 +37,10 @@ public final class ServedDeployment {
 
     AdapterWeights adapter() {
         return adapter;
+    }
+
+    public DriftMonitor drift() {
+        return drift;
     }
 
     public DeploymentStats stats() {

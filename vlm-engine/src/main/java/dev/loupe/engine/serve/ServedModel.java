@@ -252,6 +252,11 @@ public final class ServedModel implements AutoCloseable {
         return tokenizer.decode(tokens);
     }
 
+    /** The tokens of a text, special tokens and chat template aside. */
+    public int tokenCount(String text) {
+        return tokenizer.text(text).length;
+    }
+
     /** The token that ends the assistant's turn: every request stops there. */
     public long endOfTurnToken() {
         return tokenizer.turnEndTokenId();
