@@ -139,7 +139,8 @@ public class Demo {
 
         step("acme-engineer deploys it; acme-app asks about " + heldOutCount + " pictures it never saw");
         String deploymentName = "colours-demo-" + shortId();
-        post("acme-engineer", "/v1/deployments", Map.of("model", modelVersion, "name", deploymentName));
+        String deploymentId = post("acme-engineer", "/v1/deployments", Map.of("model", modelVersion, "name",
+                deploymentName)).path("id").asText();
         detail("deployment %s ready: POST %s/v1/chat/completions with model \"%s\"", deploymentName, GATEWAY,
                 deploymentName);
         SyntheticScenes heldOut = new SyntheticScenes(9999);
@@ -157,6 +158,14 @@ public class Demo {
             detail("%s %-40s expected %s (%.0f ms)", correct ? "✓" : "✗", text, expected,
                     latencies.get(latencies.size() - 1));
         }
+
+        JsonNode drift = get("acme-engineer", "/v1/deployments/" + deploymentId + "/monitoring").path("drift");
+        detail("drift monitoring: %s; %d pictures in its live window so far",
+                drift.path("monitored").asBoolean()
+                        ? "live traffic against the training data's reference (" + drift.path("features").size()
+                                + " features)"
+                        : "off: " + drift.path("unavailable_reason").asText(),
+                drift.at("/features/0/samples").asInt());
 
         step("acme-compliance verifies the audit trail");
         // The services hand their events to the audit trail within seconds; verification covers what has arrived.

@@ -168,7 +168,7 @@ class FineTuningIT {
         } catch (java.io.IOException e) {
             throw new AssertionError(e);
         }
-        assertEquals(List.of("adapter_config.json", "adapter_model.safetensors"), names);
+        assertEquals(List.of("adapter_config.json", "adapter_model.safetensors", "drift_reference.json"), names);
         as("globex-compliance").get("/v1/models/" + version).then().statusCode(404);
 
         deployAndAsk(version);
@@ -249,6 +249,19 @@ class FineTuningIT {
             List<String> colours = JsonPath.from(document).getList("colours");
             assertTrue(colourWords.containsAll(colours) && !colours.isEmpty(), document);
         }
+
+        // The version carries the drift reference its worker measured: the deployment's monitoring compares live
+        // traffic with it (too few requests here to assess; the serving-service's tests raise drift events).
+        JsonPath monitoring = as("acme-engineer").get("/v1/deployments/" + deployed.path("id") + "/monitoring")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        assertTrue(monitoring.getBoolean("drift.monitored"), monitoring.prettify());
+        assertEquals(List.of(), monitoring.getList("drift.events"));
+        assertTrue(monitoring.getList("drift.features.name").containsAll(List.of("image_brightness",
+                "image_embedding_distance", "output_tokens", "output_parse_failure_rate")), monitoring.prettify());
+        as("globex-engineer").get("/v1/deployments/" + deployed.path("id") + "/monitoring").then().statusCode(404);
 
         // Tenant isolation on inference, and only inference roles call it.
         as("globex-app").contentType("application/json")

@@ -301,7 +301,8 @@ class FineTuningJobTest {
                 hashes.put(entry.getName(), dev.loupe.support.hash.Sha256.hex(entries.readAllBytes()));
             }
         }
-        assertEquals(java.util.Set.of("adapter_config.json", "adapter_model.safetensors"), hashes.keySet());
+        assertEquals(java.util.Set.of("adapter_config.json", "adapter_model.safetensors", "drift_reference.json"),
+                hashes.keySet());
         StringBuilder manifest = new StringBuilder();
         hashes.forEach((name, hash) -> manifest.append(name).append('\u0000').append(hash).append('\n'));
         assertEquals(version.getArtifactHash(), dev.loupe.support.hash.Sha256.hex(

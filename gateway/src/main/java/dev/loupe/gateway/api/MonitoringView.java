@@ -1,7 +1,13 @@
 package dev.loupe.gateway.api;
 
+import java.time.Instant;
+import java.util.List;
+
+import dev.loupe.contracts.serving.v1.DriftEvent;
+import dev.loupe.contracts.serving.v1.DriftStatistic;
 import dev.loupe.contracts.serving.v1.LatencySummary;
 import dev.loupe.contracts.serving.v1.Monitoring;
+import dev.loupe.support.grpc.ProtoTime;
 
 /**
  * How a deployment is serving: latencies in milliseconds as percentiles over the last few minutes, rates over the
@@ -12,10 +18,62 @@ import dev.loupe.contracts.serving.v1.Monitoring;
  * @param totalMs from a request's arrival to its last token
  * @param queueDepth requests admitted and not yet answered (waiting for a batch or generating)
  * @param cacheHitRate share of deterministic requests answered from the response cache
+ * @param drift live traffic against the training data
  */
 public record MonitoringView(String object, String deploymentId, LatencyView timeToFirstTokenMs,
         LatencyView perTokenMs, LatencyView totalMs, double requestsPerSecond, double tokensPerSecond,
-        int queueDepth, double cacheHitRate) {
+        int queueDepth, double cacheHitRate, DriftView drift) {
+
+    /**
+     * Drift of live traffic from the model version's training data.
+     *
+     * @param monitored whether the version carries a training reference to compare with
+     * @param unavailableReason why not, when it does not
+     * @param drifting whether a drift event is raised now
+     * @param features each feature against the reference
+     * @param events the latest drift events, newest first
+     */
+    public record DriftView(boolean monitored, String unavailableReason, boolean drifting,
+            List<FeatureView> features, List<EventView> events) {
+        static DriftView of(Monitoring monitoring) {
+            return new DriftView(monitoring.getDriftMonitored(), monitoring.getDriftUnavailableReason(),
+                    monitoring.getDrifting(), monitoring.getDriftList().stream().map(FeatureView::of).toList(),
+                    monitoring.getDriftEventsList().stream().map(EventView::of).toList());
+        }
+    }
+
+    /**
+     * One feature.
+     *
+     * @param measure {@code psi} (population stability index over the reference's quantile bins) or
+     *        {@code rate_increase}
+     * @param reference the training data's mean or rate
+     * @param live the live window's mean or rate
+     * @param score the PSI or the increase; 0 until assessed
+     * @param samples values in the live window
+     * @param assessed whether they were enough to compare
+     */
+    public record FeatureView(String name, String measure, double reference, double live, double score,
+            double threshold, int samples, boolean assessed, boolean drifting) {
+        static FeatureView of(DriftStatistic statistic) {
+            return new FeatureView(statistic.getName(), statistic.getMeasure(), statistic.getReference(),
+                    statistic.getLive(), statistic.getDistance(), statistic.getThreshold(), statistic.getSamples(),
+                    statistic.getAssessed(), statistic.getDrifted());
+        }
+    }
+
+    /**
+     * A drift event.
+     *
+     * @param kind {@code drift_detected} or {@code drift_cleared}
+     * @param features the features as they were compared then
+     */
+    public record EventView(String id, String kind, Instant occurredAt, List<FeatureView> features) {
+        static EventView of(DriftEvent event) {
+            return new EventView(event.getId(), event.getKind(), ProtoTime.toInstant(event.getOccurredAt()),
+                    event.getFeaturesList().stream().map(FeatureView::of).toList());
+        }
+    }
 
     public record LatencyView(double p50, double p95, double p99) {
         static LatencyView of(LatencySummary summary) {
@@ -27,6 +85,7 @@ public record MonitoringView(String object, String deploymentId, LatencyView tim
         return new MonitoringView("deployment.monitoring", monitoring.getDeploymentId(),
                 LatencyView.of(monitoring.getTimeToFirstToken()), LatencyView.of(monitoring.getPerToken()),
                 LatencyView.of(monitoring.getTotal()), monitoring.getRequestsPerSecond(),
-                monitoring.getTokensPerSecond(), monitoring.getQueueDepth(), monitoring.getCacheHitRate());
+                monitoring.getTokensPerSecond(), monitoring.getQueueDepth(), monitoring.getCacheHitRate(),
+                DriftView.of(monitoring));
     }
 }
