@@ -46,6 +46,26 @@ public interface ServingConfig {
         int maxEntries();
     }
 
+    /** Batch inference. */
+    Batches batches();
+
+    interface Batches {
+        /**
+         * Examples of a batch answered at once (and stored together): they join the deployment's continuous batch
+         * beside live requests, which keep their places.
+         */
+        @WithDefault("8")
+        int rowsInFlight();
+
+        /** Tokens per answer when a batch names none. */
+        @WithDefault("256")
+        int defaultMaxTokens();
+
+        /** How often the runner looks for batches to run or resume (a new batch wakes it at once). */
+        @WithDefault("5S")
+        Duration pollInterval();
+    }
+
     /** Drift monitoring: live traffic against the training data's reference. */
     Drift drift();
 

@@ -173,7 +173,13 @@ public class CompletionService {
                         DeploymentService.AUDIT_SOURCE, COMPLETED, "deployment", deployment.id(), outcome, details)));
     }
 
-    private ServedModel.Request encode(ServedModel model, CompletionRequest request) {
+    /**
+     * Checks and encodes a chat request for the model: the one way requests become prompts, for completions and
+     * batches alike.
+     *
+     * @throws ProblemException (invalid) naming the field at fault
+     */
+    public ServedModel.Request encode(ServedModel model, CompletionRequest request) {
         List<ChatMessage> messages = new ArrayList<>();
         List<BufferedImage> images = new ArrayList<>();
         if (request.getMessagesCount() == 0) {

@@ -58,7 +58,7 @@ import dev.loupe.support.security.Caller;
  */
 @ApplicationScoped
 public class DeploymentService {
-    static final String AUDIT_SOURCE = "serving-service";
+    public static final String AUDIT_SOURCE = "serving-service";
     private static final Logger LOG = Logger.getLogger(DeploymentService.class);
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._:-]{0,99}");
     private static final int MAX_BATCH_SIZE = 64;
