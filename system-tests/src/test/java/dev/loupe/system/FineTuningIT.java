@@ -263,6 +263,46 @@ class FineTuningIT {
                 "image_embedding_distance", "output_tokens", "output_parse_failure_rate")), monitoring.prettify());
         as("globex-engineer").get("/v1/deployments/" + deployed.path("id") + "/monitoring").then().statusCode(404);
 
+        // A batch over the dataset version's validation split, answered with the schema, read back decrypted.
+        JsonPath batch = as("acme-app").contentType("application/json")
+                .body(Map.of("model", name, "dataset_version", versionId, "max_tokens", 60, "response_format",
+                        Map.of("type", "json_schema", "json_schema", Map.of("name", "colours", "schema", schema))))
+                .post("/v1/batches")
+                .then()
+                .statusCode(201)
+                .body("object", equalTo("batch"))
+                .body("split", equalTo("validation"))
+                .extract()
+                .jsonPath();
+        String batchId = batch.getString("id");
+        long batchDeadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (!as("acme-app").get("/v1/batches/" + batchId).then().extract().path("status").equals("succeeded")
+                && System.nanoTime() < batchDeadline) {
+            sleep(Duration.ofMillis(250));
+        }
+        JsonPath done = as("acme-app").get("/v1/batches/" + batchId).then().statusCode(200).extract().jsonPath();
+        assertEquals(done.getLong("total"), done.getLong("completed"), done.prettify());
+        assertTrue(done.getLong("total") >= 8, done.prettify());
+        JsonPath results = as("acme-app").get("/v1/batches/" + batchId + "/results?limit=100")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
+        List<String> answers = results.getList("data.content");
+        assertEquals(done.getLong("total"), answers.size());
+        for (String answer : answers) {
+            List<String> colours = JsonPath.from(answer).getList("colours");
+            assertTrue(colourWords.containsAll(colours) && !colours.isEmpty(), answer);
+        }
+        as("globex-app").get("/v1/batches/" + batchId).then().statusCode(404);
+        as("globex-app").get("/v1/batches/" + batchId + "/results").then().statusCode(404);
+        as("acme-app").contentType("application/json")
+                .body(Map.of("model", name, "dataset_version", "01890a5d-ac96-7000-8000-000000000000"))
+                .post("/v1/batches")
+                .then()
+                .statusCode(404)
+                .body("field", equalTo("dataset_version"));
+
         // Tenant isolation on inference, and only inference roles call it.
         as("globex-app").contentType("application/json")
                 .body(chatRequest(name, heldOut.scene(80)))
@@ -406,13 +446,17 @@ class FineTuningIT {
             if (job.getString("status").equals("failed")) {
                 throw new AssertionError("job failed: " + job.prettify());
             }
-            try {
-                Thread.sleep(250);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError(e);
-            }
+            sleep(Duration.ofMillis(250));
         } while (System.nanoTime() < deadline);
         throw new AssertionError("job " + id + " after " + timeout + ": " + job.prettify());
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 }

@@ -117,7 +117,13 @@ class RoleMatrixIT {
             new Route("DELETE", "/v1/deployments/{id}", DEPLOYMENT_MANAGERS, 404),
             new Route("GET", "/v1/deployments/{id}/monitoring", DEPLOYMENT_MANAGERS, 404),
             // An unknown deployment: 404 from the serving-service.
-            new Route("POST", "/v1/chat/completions", INFERENCE_CALLERS, 404));
+            new Route("POST", "/v1/chat/completions", INFERENCE_CALLERS, 404),
+            // An empty body names no model: refused by the gateway (400) once the role got through.
+            new Route("POST", "/v1/batches", INFERENCE_CALLERS, 400),
+            new Route("GET", "/v1/batches", INFERENCE_CALLERS, 200),
+            new Route("GET", "/v1/batches/{id}", INFERENCE_CALLERS, 404),
+            new Route("POST", "/v1/batches/{id}/cancel", INFERENCE_CALLERS, 404),
+            new Route("GET", "/v1/batches/{id}/results", INFERENCE_CALLERS, 404));
 
     @Test
     void everyRouteHasAMatrixRow() {
@@ -163,7 +169,7 @@ class RoleMatrixIT {
     private static Response call(Route route, String user) {
         String path = route.path();
         if (path.startsWith("/v1/fine-tuning/jobs/") || path.startsWith("/v1/models/")
-                || path.startsWith("/v1/deployments/")) {
+                || path.startsWith("/v1/deployments/") || path.startsWith("/v1/batches/")) {
             path = path.replace("{id}", NO_SUCH_ID);
         } else if (path.contains("{id}")) {
             path = path.replace("{id}", Gateway.createDataset("acme-steward", Gateway.uniqueName("matrix")));
@@ -195,7 +201,7 @@ class RoleMatrixIT {
             // A comment, which quarantine requires: the unknown version is what answers.
             request.contentType("application/json").body(Map.of("comment", "role matrix"));
         } else if (route.method().equals("POST") && !path.endsWith("/key-rotations")
-                && !path.startsWith("/v1/fine-tuning/jobs/")) {
+                && !path.startsWith("/v1/fine-tuning/jobs/") && !path.startsWith("/v1/batches/")) {
             request.contentType("application/json").body(Map.of("name", Gateway.uniqueName("matrix")));
         }
         return request.request(route.method(), path);

@@ -8,8 +8,7 @@ package dev.loupe.gateway.api;
  *        or '-'; the model version's name when left out
  * @param maxBatchSize requests generated together, 1 to 64 (default 8)
  * @param maxConcurrentSequences requests admitted at once, 1 to 1024 (default 32); beyond it 429
- * @param cacheEnabled whether deterministic requests may be answered from the response cache (default true; the
- *        cache itself is not built yet)
+ * @param cacheEnabled whether deterministic requests may be answered from the response cache (default true)
  */
 public record CreateDeploymentBody(String model, String name, Integer maxBatchSize, Integer maxConcurrentSequences,
         Boolean cacheEnabled) {

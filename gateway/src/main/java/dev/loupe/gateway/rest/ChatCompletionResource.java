@@ -251,26 +251,7 @@ public class ChatCompletionResource {
         if (!stream.isMissingNode() && !stream.isNull() && !stream.isBoolean()) {
             throw ProblemException.invalid("stream", "stream must be true or false");
         }
-        JsonNode format = body.path("response_format");
-        if (!format.isMissingNode() && !format.isNull()) {
-            String type = format.path("type").asText("");
-            switch (type) {
-                case "text" -> {
-                }
-                case "json_schema" -> {
-                    JsonNode schema = format.path("json_schema").path("schema");
-                    if (!schema.isObject()) {
-                        throw ProblemException.invalid("response_format.json_schema.schema",
-                                "response_format.json_schema.schema must be a JSON Schema object");
-                    }
-                    request.setJsonSchema(schema.toString());
-                }
-                case "json_object" -> throw ProblemException.invalid("response_format.type", "json_object is not "
-                        + "supported: give the document's JSON Schema with type json_schema");
-                default -> throw ProblemException.invalid("response_format.type",
-                        "response_format.type must be text or json_schema");
-            }
-        }
+        jsonSchema(body).ifPresent(request::setJsonSchema);
         return request.build();
     }
 
@@ -307,7 +288,34 @@ public class ChatCompletionResource {
         return built.build();
     }
 
-    private static String text(JsonNode node, String name, String field) {
+    /**
+     * The JSON Schema of {@code response_format} (OpenAI's {@code json_schema} type), if the body asks for one.
+     * Batches take the same field.
+     */
+    static java.util.Optional<String> jsonSchema(JsonNode body) {
+        JsonNode format = body.path("response_format");
+        if (format.isMissingNode() || format.isNull()) {
+            return java.util.Optional.empty();
+        }
+        String type = format.path("type").asText("");
+        return switch (type) {
+            case "text" -> java.util.Optional.empty();
+            case "json_schema" -> {
+                JsonNode schema = format.path("json_schema").path("schema");
+                if (!schema.isObject()) {
+                    throw ProblemException.invalid("response_format.json_schema.schema",
+                            "response_format.json_schema.schema must be a JSON Schema object");
+                }
+                yield java.util.Optional.of(schema.toString());
+            }
+            case "json_object" -> throw ProblemException.invalid("response_format.type", "json_object is not "
+                    + "supported: give the document's JSON Schema with type json_schema");
+            default -> throw ProblemException.invalid("response_format.type",
+                    "response_format.type must be text or json_schema");
+        };
+    }
+
+    static String text(JsonNode node, String name, String field) {
         JsonNode value = node.path(name);
         if (!value.isTextual() || value.asText().isEmpty()) {
             throw ProblemException.invalid(field, field + " must be a non-empty string");
@@ -315,7 +323,7 @@ public class ChatCompletionResource {
         return value.asText();
     }
 
-    private static java.util.Optional<Double> number(JsonNode body, String name) {
+    static java.util.Optional<Double> number(JsonNode body, String name) {
         JsonNode value = body.path(name);
         if (value.isMissingNode() || value.isNull()) {
             return java.util.Optional.empty();
