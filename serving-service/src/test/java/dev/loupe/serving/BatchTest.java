@@ -37,13 +37,16 @@ import dev.loupe.contracts.serving.v1.CreateDeploymentRequest;
 import dev.loupe.contracts.serving.v1.DeleteDeploymentRequest;
 import dev.loupe.contracts.serving.v1.Deployment;
 import dev.loupe.contracts.serving.v1.DeploymentOptions;
+import dev.loupe.contracts.serving.v1.EvaluationRun;
 import dev.loupe.contracts.serving.v1.GetBatchRequest;
+import dev.loupe.contracts.serving.v1.GetMonitoringRequest;
 import dev.loupe.contracts.serving.v1.InferenceServiceGrpc;
 import dev.loupe.contracts.serving.v1.ListBatchResultsRequest;
 import dev.loupe.contracts.serving.v1.ListBatchResultsResponse;
 import dev.loupe.contracts.serving.v1.ListBatchesRequest;
 import dev.loupe.contracts.serving.v1.Message;
 import dev.loupe.contracts.serving.v1.ServingServiceGrpc;
+import dev.loupe.contracts.serving.v1.ServingServiceGrpc.ServingServiceBlockingStub;
 import dev.loupe.support.error.GrpcProblems;
 import dev.loupe.support.grpc.BearerCallCredentials;
 import dev.loupe.support.testing.KeycloakTokens;
@@ -261,5 +264,74 @@ class BatchTest {
         List<String> actions = OutboxEvents.about(jdbcUrl, dbUser, dbPassword, batch.getId()).stream()
                 .map(AuditEvent::getAction).toList();
         assertTrue(actions.contains("batch.cancelled"), actions::toString);
+    }
+
+    @Test
+    void aScheduledEvaluationScoresTheDeploymentOnItsVersionAndRaisesARegression() throws Exception {
+        ServingServiceBlockingStub serving = ServingServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(credentials(ENGINEER))
+                .withDeadlineAfter(120, TimeUnit.SECONDS);
+        Deployment evaluated = serving.createDeployment(CreateDeploymentRequest.newBuilder()
+                .setModelVersionId(TestTrainingService.SECOND)
+                .setName("evaluated-" + java.util.UUID.randomUUID().toString().substring(0, 8))
+                .setOptions(DeploymentOptions.newBuilder()
+                        .setEvaluationSchedule("0/2 * * * * ?")
+                        .setEvaluationDatasetVersionId(TestDatasetService.VERSION))
+                .build());
+        try {
+            assertEquals("0/2 * * * * ?", evaluated.getOptions().getEvaluationSchedule());
+            GetMonitoringRequest monitoring = GetMonitoringRequest.newBuilder().setDeploymentId(evaluated.getId())
+                    .build();
+            await().atMost(60, TimeUnit.SECONDS)
+                    .until(() -> serving.getMonitoring(monitoring).getEvaluationsCount() > 0);
+            EvaluationRun run = serving.getMonitoring(monitoring).getEvaluations(0);
+            assertEquals(TestDatasetService.VERSION, run.getDatasetVersionId());
+            assertEquals(11, run.getExamples());
+            assertEquals(1, run.getFailedExamples(), "the example with nine pictures");
+            // A random adapter never gives the examples' answer: far below the version's training-time score.
+            assertEquals(0.0, run.getMetricsOrThrow("exact_match"));
+            assertEquals(0.9, run.getTrainingMetricsOrThrow("exact_match"));
+            assertTrue(run.getRegression());
+            assertEquals(List.of("exact_match"), run.getRegressedList());
+            List<AuditEvent> events = OutboxEvents.about(jdbcUrl, dbUser, dbPassword, evaluated.getId());
+            AuditEvent alert = events.stream().filter(e -> e.getAction().equals("deployment.evaluation_regressed"))
+                    .findFirst().orElseThrow(() -> new AssertionError(events));
+            assertEquals(run.getId(), alert.getDetails().getFieldsOrThrow("evaluation_run_id").getStringValue());
+            assertTrue(events.stream().anyMatch(e -> e.getAction().equals("deployment.evaluated")));
+            assertFailsWith(Status.Code.NOT_FOUND, () -> ServingServiceGrpc.newBlockingStub(channel)
+                    .withCallCredentials(credentials("globex-engineer")).getMonitoring(monitoring));
+        } finally {
+            serving.deleteDeployment(DeleteDeploymentRequest.newBuilder().setDeploymentId(evaluated.getId()).build());
+        }
+        // The deployment without a schedule was never evaluated.
+        assertEquals(0, serving.getMonitoring(GetMonitoringRequest.newBuilder().setDeploymentId(deployment.getId())
+                .build()).getEvaluationsCount());
+    }
+
+    @Test
+    void anEvaluationScheduleNeedsACronExpressionAndAVersionOfTheTenant() {
+        ServingServiceBlockingStub serving = ServingServiceGrpc.newBlockingStub(channel)
+                .withCallCredentials(credentials(ENGINEER))
+                .withDeadlineAfter(120, TimeUnit.SECONDS);
+        Map<String, DeploymentOptions.Builder> invalid = Map.of(
+                "options.evaluation_schedule", DeploymentOptions.newBuilder().setEvaluationSchedule("every night")
+                        .setEvaluationDatasetVersionId(TestDatasetService.VERSION),
+                "options.evaluation_dataset_version_id", DeploymentOptions.newBuilder()
+                        .setEvaluationSchedule("0 0 2 * * ?"));
+        invalid.forEach((field, options) -> {
+            StatusRuntimeException refused = assertFailsWith(Status.Code.INVALID_ARGUMENT,
+                    () -> serving.createDeployment(CreateDeploymentRequest.newBuilder()
+                            .setModelVersionId(TestTrainingService.SECOND)
+                            .setOptions(options)
+                            .build()));
+            assertEquals(field, GrpcProblems.fromStatus(refused).field().orElseThrow());
+        });
+        StatusRuntimeException unknown = assertFailsWith(Status.Code.NOT_FOUND,
+                () -> serving.createDeployment(CreateDeploymentRequest.newBuilder()
+                        .setModelVersionId(TestTrainingService.SECOND)
+                        .setOptions(DeploymentOptions.newBuilder().setEvaluationSchedule("0 0 2 * * ?")
+                                .setEvaluationDatasetVersionId("0190a4c4-0000-7000-8000-0000000000ff"))
+                        .build()));
+        assertEquals("options.evaluation_dataset_version_id", GrpcProblems.fromStatus(unknown).field().orElseThrow());
     }
 }

@@ -92,7 +92,10 @@ public class TestTrainingService extends MutinyTrainingServiceGrpc.TrainingServi
                         .setId(id)
                         .setName("loupe-tiny-base:test:" + id.substring(id.length() - 2))
                         .setState(STATES.get(id))
-                        .setArtifactKind("adapter"))
+                        .setArtifactKind("adapter")
+                        // As if its training job had scored it well: these random adapters score far lower.
+                        .putEvaluation("exact_match", 0.9)
+                        .putEvaluation("loss", 0.4))
                 .setBaseModel(baseModel())
                 .build();
         return Multi.createFrom()

@@ -25,11 +25,12 @@ public interface DatasetConfig {
     Blobs blobs();
 
     /**
-     * The Keycloak client of the training-service: the only service account that may read decrypted training
-     * examples (other Loupe services hold the same service role, but have no business with image bytes).
+     * The Keycloak clients whose service accounts may read decrypted examples: the training-service (fine-tuning
+     * jobs) and the serving-service (batches and scheduled evaluations). Other Loupe services hold the same service
+     * role, but have no business with image bytes.
      */
-    @WithDefault("loupe-training-service")
-    String trainingClientId();
+    @WithDefault("loupe-training-service,loupe-serving-service")
+    java.util.List<String> exampleReaderClientIds();
 
     /** The retention job (read by its {@code @Scheduled} expression). */
     Retention retention();

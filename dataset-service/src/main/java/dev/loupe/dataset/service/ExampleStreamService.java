@@ -35,8 +35,8 @@ import dev.loupe.support.id.Ids;
 import dev.loupe.support.security.Caller;
 
 /**
- * The decrypted examples of a version's split, for training. A stream is opened once (by the training-service's
- * own service account only; the version checked to be the named tenant's; the read recorded in the audit outbox
+ * The decrypted examples of a version's split, for training, batches and evaluations. A stream is opened once (by
+ * the training-service's or the serving-service's own service account only; the version checked to be the named tenant's; the read recorded in the audit outbox
  * before any example is decrypted) and then read in pages from a manifest position, so the caller decides when
  * to decrypt more. That the named job exists for that tenant and version is not checked yet: the training-service
  * is trusted to name its own jobs.
@@ -72,8 +72,9 @@ public class ExampleStreamService {
 
     /** Checks the request and records the read; NOT_FOUND when the version is not the named tenant's. */
     public Uni<Scope> open(Caller service, StreamExamplesRequest request) {
-        if (!service.clientId().equals(config.trainingClientId())) {
-            throw new ProblemException(ProblemType.FORBIDDEN, "only the training-service reads training examples");
+        if (!config.exampleReaderClientIds().contains(service.clientId())) {
+            throw new ProblemException(ProblemType.FORBIDDEN, "only the training-service and the serving-service read"
+                    + " examples");
         }
         if (request.getTenant().isEmpty()) {
             throw ProblemException.invalid("tenant", "tenant is required: the tenant the job belongs to");

@@ -8,10 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import jakarta.annotation.PreDestroy;
@@ -26,22 +22,15 @@ import org.jboss.logging.Logger;
 
 import dev.loupe.contracts.dataset.v1.Example;
 import dev.loupe.contracts.governance.v1.Outcome;
-import dev.loupe.contracts.serving.v1.CompletionRequest;
-import dev.loupe.engine.serve.ServedModel;
 import dev.loupe.serving.config.ServingConfig;
-import dev.loupe.serving.inference.CompletionResult;
 import dev.loupe.serving.inference.LoadedDeployments;
 import dev.loupe.serving.inference.ServedDeployment;
 import dev.loupe.serving.model.Batch;
-import dev.loupe.serving.model.BatchResult;
 import dev.loupe.serving.model.Deployment;
 import dev.loupe.serving.repository.BatchRepository;
 import dev.loupe.serving.repository.DeploymentRepository;
-import dev.loupe.serving.service.CompletionService;
 import dev.loupe.serving.service.DeploymentService;
 import dev.loupe.support.audit.AuditEvents;
-import dev.loupe.support.error.ProblemException;
-import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.kms.DataKeys;
 
 /**
@@ -60,8 +49,8 @@ public class BatchRunner {
     private final BatchRepository batches;
     private final DeploymentRepository deployments;
     private final LoadedDeployments loaded;
-    private final CompletionService completions;
-    private final BatchExamples examples;
+    private final ExampleAnswers answers;
+    private final DatasetExamples examples;
     private final DataKeys dataKeys;
     private final ServingConfig config;
     private final Object signal = new Object();
@@ -69,11 +58,11 @@ public class BatchRunner {
     private Thread thread;
 
     public BatchRunner(BatchRepository batches, DeploymentRepository deployments, LoadedDeployments loaded,
-            CompletionService completions, BatchExamples examples, DataKeys dataKeys, ServingConfig config) {
+            ExampleAnswers answers, DatasetExamples examples, DataKeys dataKeys, ServingConfig config) {
         this.batches = batches;
         this.deployments = deployments;
         this.loaded = loaded;
-        this.completions = completions;
+        this.answers = answers;
         this.examples = examples;
         this.dataKeys = dataKeys;
         this.config = config;
@@ -147,7 +136,7 @@ public class BatchRunner {
         AtomicBoolean going = new AtomicBoolean(true);
         boolean readAll;
         try {
-            readAll = examples.read(batch, batch.nextPosition(), example -> {
+            readAll = examples.read(DatasetExamples.Reading.of(batch), batch.nextPosition(), example -> {
                 group.add(example);
                 if (group.size() == config.batches().rowsInFlight()) {
                     going.set(answerAndStore(batch, served.get(), dataKey, group));
@@ -167,7 +156,7 @@ public class BatchRunner {
                 LOG.warnf("batch %s waits for the dataset-service: %s", batch.id(), e.getStatus());
             }
             return;
-        } catch (Interruption e) {
+        } catch (ExampleAnswers.Unavailable e) {
             LOG.warnf("batch %s paused: %s", batch.id(), e.getMessage());
             return;
         }
@@ -180,22 +169,18 @@ public class BatchRunner {
      * Answers a group of examples and stores the answers with the batch's progress.
      *
      * @return false when the batch is no longer running (cancelled)
-     * @throws Interruption when the deployment cannot answer now (unloading, removed): nothing of the group is
-     *         stored, and the next round decides
+     * @throws ExampleAnswers.Unavailable when the deployment cannot answer now (unloading, removed): nothing of the
+     *         group is stored, and the next round decides
      */
     private boolean answerAndStore(Batch batch, ServedDeployment served, byte[] dataKey, List<Example> group) {
-        List<CompletableFuture<CompletionResult>> answers = new ArrayList<>();
-        for (Example example : group) {
-            answers.add(submit(batch, served, example));
-        }
         List<BatchRepository.SealedResult> results = new ArrayList<>();
-        for (int i = 0; i < group.size(); i++) {
-            Example example = group.get(i);
-            BatchResult result = result(example, answers.get(i));
-            results.add(new BatchRepository.SealedResult(result.position(), result.recordId(), result.recordHash(),
-                    BatchCipher.seal(dataKey, batch, result.position(), result.text().getBytes(
-                            StandardCharsets.UTF_8)),
-                    result.finishReason(), result.promptTokens(), result.imageTokens(), result.completionTokens()));
+        for (ExampleAnswers.Answer answer : answers.answer(served, new ExampleAnswers.Settings(batch.maxTokens(),
+                batch.temperature(), batch.jsonSchema()), group)) {
+            long position = answer.example().getPosition();
+            results.add(new BatchRepository.SealedResult(position, answer.example().getRecordId(),
+                    answer.example().getRecordHash(),
+                    BatchCipher.seal(dataKey, batch, position, answer.text().getBytes(StandardCharsets.UTF_8)),
+                    answer.finishReason(), answer.promptTokens(), answer.imageTokens(), answer.completionTokens()));
         }
         long next = group.get(group.size() - 1).getPosition() + 1;
         return await(batches.pool().withTransaction(tx -> batches.lock(tx, batch.id()).chain(locked -> {
@@ -204,61 +189,6 @@ public class BatchRunner {
             }
             return batches.addResults(tx, batch.id(), results, next).replaceWith(true);
         })));
-    }
-
-    /** Queues one example for the deployment, waiting for a free place when live requests fill it. */
-    private CompletableFuture<CompletionResult> submit(Batch batch, ServedDeployment served, Example example) {
-        ServedModel.Request encoded;
-        try {
-            CompletionRequest.Builder request = BatchExamples.request(example)
-                    .setDeploymentId(batch.deploymentId())
-                    .setMaxTokens(batch.maxTokens())
-                    .setTemperature(batch.temperature())
-                    // Sampled answers are reproducible: each example's seed is its position.
-                    .setSeed(example.getPosition())
-                    .setJsonSchema(batch.jsonSchema());
-            encoded = completions.encode(served.host().model(), request.build());
-        } catch (ProblemException e) {
-            return CompletableFuture.failedFuture(e);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(new ProblemException(ProblemType.INVALID_REQUEST,
-                    "the example cannot be asked: " + e.getMessage()));
-        }
-        long deadline = System.nanoTime() + config.requests().timeout().toNanos();
-        while (true) {
-            try {
-                return loaded.submit(served, encoded, List.of(), text -> {
-                }, new AtomicBoolean());
-            } catch (ProblemException e) {
-                if (e.type() != ProblemType.RATE_LIMITED || System.nanoTime() - deadline > 0) {
-                    throw new Interruption(e.detail());
-                }
-                sleep(Duration.ofMillis(50));
-            }
-        }
-    }
-
-    private BatchResult result(Example example, CompletableFuture<CompletionResult> answer) {
-        try {
-            CompletionResult done = answer.get(config.requests().timeout().toMillis(), TimeUnit.MILLISECONDS);
-            return new BatchResult(example.getPosition(), example.getRecordId(), example.getRecordHash(),
-                    done.text(), done.finishReason(), done.promptTokens(), done.imageTokens(),
-                    done.completionTokens());
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof ProblemException problem && problem.type() == ProblemType.INVALID_REQUEST) {
-                return new BatchResult(example.getPosition(), example.getRecordId(), example.getRecordHash(),
-                        problem.detail(), BatchResult.ERROR, 0, 0, 0);
-            }
-            throw new Interruption(e.getCause() instanceof ProblemException problem
-                    ? problem.detail()
-                    : "generation failed: " + e.getCause());
-        } catch (TimeoutException e) {
-            answer.cancel(true);
-            throw new Interruption("the deployment did not answer within " + config.requests().timeout());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Interruption("the service is stopping");
-        }
     }
 
     private Uni<Boolean> changeState(Batch batch, String from, String to, String reason) {
@@ -309,23 +239,5 @@ public class BatchRunner {
 
     private static <T> T await(Uni<T> uni) {
         return uni.await().atMost(Duration.ofSeconds(60));
-    }
-
-    private static void sleep(Duration duration) {
-        try {
-            Thread.sleep(duration.toMillis());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new Interruption("the service is stopping");
-        }
-    }
-
-    /** The batch cannot go on now; it continues from its last stored answer at a later round. */
-    private static final class Interruption extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        Interruption(String message) {
-            super(message);
-        }
     }
 }

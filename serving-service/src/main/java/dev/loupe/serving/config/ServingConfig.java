@@ -66,6 +66,22 @@ public interface ServingConfig {
         Duration pollInterval();
     }
 
+    /** Scheduled evaluations of deployments. */
+    Evaluations evaluations();
+
+    interface Evaluations {
+        /** Tokens per answer. */
+        @WithDefault("256")
+        int maxTokens();
+
+        /**
+         * A score (exact match, field F1, JSON validity, grounded accuracy, mean IoU) below its training-time value by
+         * more than this is a regression.
+         */
+        @WithDefault("0.05")
+        double regressionTolerance();
+    }
+
     /** Drift monitoring: live traffic against the training data's reference. */
     Drift drift();
 

@@ -17,6 +17,7 @@ import dev.loupe.contracts.serving.v1.ListDeploymentsRequest;
 import dev.loupe.contracts.serving.v1.ListDeploymentsResponse;
 import dev.loupe.contracts.serving.v1.Monitoring;
 import dev.loupe.contracts.serving.v1.MutinyServingServiceGrpc;
+import dev.loupe.serving.evaluation.EvaluationService;
 import dev.loupe.serving.inference.DeploymentStats;
 import dev.loupe.serving.inference.LoadedDeployments;
 import dev.loupe.serving.inference.ServedDeployment;
@@ -35,11 +36,14 @@ public class ServingGrpcService extends MutinyServingServiceGrpc.ServingServiceI
     private final DeploymentService deployments;
     private final LoadedDeployments loaded;
     private final DriftService drift;
+    private final EvaluationService evaluations;
 
-    public ServingGrpcService(DeploymentService deployments, LoadedDeployments loaded, DriftService drift) {
+    public ServingGrpcService(DeploymentService deployments, LoadedDeployments loaded, DriftService drift,
+            EvaluationService evaluations) {
         this.deployments = deployments;
         this.loaded = loaded;
         this.drift = drift;
+        this.evaluations = evaluations;
     }
 
     @Override
@@ -84,8 +88,8 @@ public class ServingGrpcService extends MutinyServingServiceGrpc.ServingServiceI
     }
 
     /**
-     * Latency, throughput, queue and cache figures, and drift: each feature against the training reference and the
-     * latest drift events. Scheduled evaluations are not built yet.
+     * Latency, throughput, queue and cache figures; drift: each feature against the training reference and the
+     * latest drift events; the latest scheduled evaluations.
      */
     @Override
     @Authorized(Capability.DEPLOYMENTS_MANAGE)
@@ -93,32 +97,37 @@ public class ServingGrpcService extends MutinyServingServiceGrpc.ServingServiceI
         Caller caller = Caller.current();
         return Uni.createFrom()
                 .deferred(() -> deployments.get(caller, request.getDeploymentId()))
-                .chain(deployment -> drift.latestEvents(deployment.tenant(), deployment.id()).map(events -> {
-                    Monitoring.Builder monitoring = Monitoring.newBuilder().setDeploymentId(deployment.id());
-                    events.forEach(event -> monitoring.addDriftEvents(DriftProtos.event(event)));
-                    Optional<ServedDeployment> served = loaded.find(deployment.tenant(), deployment.id());
-                    if (served.isEmpty()) {
-                        monitoring.setDriftUnavailableReason("the deployment is not loaded: it is " + deployment
-                                .state());
-                        return monitoring.build();
-                    }
-                    DeploymentStats.Summary summary = served.get().stats().summary();
-                    monitoring.setTimeToFirstToken(latency(summary.timeToFirstToken()))
-                            .setPerToken(latency(summary.perToken()))
-                            .setTotal(latency(summary.total()))
-                            .setRequestsPerSecond(summary.requestsPerSecond())
-                            .setTokensPerSecond(summary.tokensPerSecond())
-                            .setQueueDepth(served.get().inFlight())
-                            .setCacheHitRate(summary.cacheHitRate())
-                            .setDrifting(served.get().drift().drifting())
-                            .setDriftUnavailableReason(served.get().drift().unavailableReason());
-                    drift.assess(served.get()).ifPresent(assessment -> {
-                        monitoring.setDriftMonitored(true);
-                        assessment.features().forEach(feature -> monitoring.addDrift(DriftProtos.statistic(
-                                feature)));
-                    });
-                    return monitoring.build();
-                }));
+                .chain(deployment -> Uni.combine().all().unis(drift.latestEvents(deployment.tenant(),
+                        deployment.id()), evaluations.latestRuns(deployment.tenant(), deployment.id())).asTuple()
+                        .map(recorded -> {
+                            Monitoring.Builder monitoring = Monitoring.newBuilder().setDeploymentId(deployment.id());
+                            recorded.getItem1()
+                                    .forEach(event -> monitoring.addDriftEvents(MonitoringProtos.event(event)));
+                            recorded.getItem2()
+                                    .forEach(run -> monitoring.addEvaluations(MonitoringProtos.evaluation(run)));
+                            Optional<ServedDeployment> served = loaded.find(deployment.tenant(), deployment.id());
+                            if (served.isEmpty()) {
+                                monitoring.setDriftUnavailableReason("the deployment is not loaded: it is " + deployment
+                                        .state());
+                                return monitoring.build();
+                            }
+                            DeploymentStats.Summary summary = served.get().stats().summary();
+                            monitoring.setTimeToFirstToken(latency(summary.timeToFirstToken()))
+                                    .setPerToken(latency(summary.perToken()))
+                                    .setTotal(latency(summary.total()))
+                                    .setRequestsPerSecond(summary.requestsPerSecond())
+                                    .setTokensPerSecond(summary.tokensPerSecond())
+                                    .setQueueDepth(served.get().inFlight())
+                                    .setCacheHitRate(summary.cacheHitRate())
+                                    .setDrifting(served.get().drift().drifting())
+                                    .setDriftUnavailableReason(served.get().drift().unavailableReason());
+                            drift.assess(served.get()).ifPresent(assessment -> {
+                                monitoring.setDriftMonitored(true);
+                                assessment.features().forEach(feature -> monitoring.addDrift(MonitoringProtos.statistic(
+                                        feature)));
+                            });
+                            return monitoring.build();
+                        }));
     }
 
     private static LatencySummary latency(DeploymentStats.Latency latency) {

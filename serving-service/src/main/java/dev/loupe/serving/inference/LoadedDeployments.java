@@ -63,11 +63,13 @@ public class LoadedDeployments {
     /**
      * Loads a deployment: its base (unless already loaded) and its adapter from the version's zip archive.
      *
+     * @param trainingEvaluation the version's scores on its training job's validation split, which scheduled
+     *        evaluations compare with
      * @throws ProblemException when the version is not an adapter, the base's files differ from the registered
      *         ones, or the adapter does not fit the base
      */
     public synchronized ServedDeployment load(Deployment deployment, String artifactKind, BaseModel base,
-            byte[] archive) {
+            byte[] archive, Map<String, Double> trainingEvaluation) {
         if (!"adapter".equals(artifactKind)) {
             throw new ProblemException(ProblemType.CONFLICT, "model version " + deployment.modelVersionName()
                     + " holds full weights; Loupe serves adapter (LoRA) versions only so far");
@@ -100,7 +102,7 @@ public class LoadedDeployments {
             throw e;
         }
         ServedDeployment served = new ServedDeployment(deployment, host, adapter,
-                DriftMonitor.of(files.get(DriftReference.FILE), config.drift().windowSize()));
+                DriftMonitor.of(files.get(DriftReference.FILE), config.drift().windowSize()), trainingEvaluation);
         served.stats(new DeploymentStats(registry, deployment, served));
         byId.put(deployment.id(), served);
         LOG.infof("Deployment %s (%s) serves %s on %s: adapter %d bytes beside %d bytes of base weights",

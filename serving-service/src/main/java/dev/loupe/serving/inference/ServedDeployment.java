@@ -1,5 +1,6 @@
 package dev.loupe.serving.inference;
 
+import java.util.Map;
 import java.util.concurrent.Semaphore;
 
 import dev.loupe.engine.model.AdapterWeights;
@@ -15,15 +16,18 @@ public final class ServedDeployment {
     private final AdapterWeights adapter;
     private final Semaphore admission;
     private final DriftMonitor drift;
+    private final Map<String, Double> trainingEvaluation;
     private DeploymentStats stats;
     /** Cleared (under the base model's lock) when the deployment is unloaded and its adapter freed. */
     private boolean open = true;
 
-    ServedDeployment(Deployment deployment, BaseHost host, AdapterWeights adapter, DriftMonitor drift) {
+    ServedDeployment(Deployment deployment, BaseHost host, AdapterWeights adapter, DriftMonitor drift,
+            Map<String, Double> trainingEvaluation) {
         this.deployment = deployment;
         this.host = host;
         this.adapter = adapter;
         this.drift = drift;
+        this.trainingEvaluation = Map.copyOf(trainingEvaluation);
         this.admission = new Semaphore(deployment.maxConcurrentSequences());
     }
 
@@ -37,6 +41,11 @@ public final class ServedDeployment {
 
     AdapterWeights adapter() {
         return adapter;
+    }
+
+    /** The model version's scores on its training job's validation split. */
+    public Map<String, Double> trainingEvaluation() {
+        return trainingEvaluation;
     }
 
     public DriftMonitor drift() {

@@ -5,11 +5,14 @@ import java.time.Instant;
 /**
  * A deployment: an approved model version served under a name.
  *
+ * @param evaluationSchedule Quartz cron expression of its scheduled evaluation; empty for none
+ * @param evaluationDatasetVersionId the frozen dataset version it is evaluated on; empty without a schedule
  * @param state {@link #READY}, {@link #FAILED} or {@link #SUSPENDED}
  */
 public record Deployment(String id, String tenant, String name, String modelVersionId, String modelVersionName,
-        String baseModelId, int maxBatchSize, int maxConcurrentSequences, boolean cacheEnabled, String state,
-        String failureReason, Instant createdAt, String createdByUserId, String createdByUsername) {
+        String baseModelId, int maxBatchSize, int maxConcurrentSequences, boolean cacheEnabled,
+        String evaluationSchedule, String evaluationDatasetVersionId, String state, String failureReason,
+        Instant createdAt, String createdByUserId, String createdByUsername) {
     public static final String READY = "ready";
     public static final String FAILED = "failed";
     /** Its model version is no longer approved (quarantined or retired): it answers no request. */
@@ -17,6 +20,7 @@ public record Deployment(String id, String tenant, String name, String modelVers
 
     public Deployment withState(String newState, String reason) {
         return new Deployment(id, tenant, name, modelVersionId, modelVersionName, baseModelId, maxBatchSize,
-                maxConcurrentSequences, cacheEnabled, newState, reason, createdAt, createdByUserId, createdByUsername);
+                maxConcurrentSequences, cacheEnabled, evaluationSchedule, evaluationDatasetVersionId, newState, reason,
+                createdAt, createdByUserId, createdByUsername);
     }
 }

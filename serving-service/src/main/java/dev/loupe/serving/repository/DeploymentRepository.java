@@ -34,12 +34,14 @@ public class DeploymentRepository {
 
     public Uni<Void> insert(SqlClient client, Deployment deployment, String idempotencyKey) {
         return client.preparedQuery("INSERT INTO deployment (id, tenant, name, model_version_id, model_version_name,"
-                + " base_model_id, max_batch_size, max_concurrent_sequences, cache_enabled, state, failure_reason,"
-                + " created_at, created_by_user_id, created_by_username, idempotency_key) VALUES ($1, $2, $3, $4, $5,"
-                + " $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
+                + " base_model_id, max_batch_size, max_concurrent_sequences, cache_enabled, evaluation_schedule,"
+                + " evaluation_dataset_version_id, state, failure_reason, created_at, created_by_user_id,"
+                + " created_by_username, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+                + " $13, $14, $15, $16, $17)")
                 .execute(Tuple.from(Arrays.asList(deployment.id(), deployment.tenant(), deployment.name(),
                         deployment.modelVersionId(), deployment.modelVersionName(), deployment.baseModelId(),
                         deployment.maxBatchSize(), deployment.maxConcurrentSequences(), deployment.cacheEnabled(),
+                        deployment.evaluationSchedule(), deployment.evaluationDatasetVersionId(),
                         deployment.state(), deployment.failureReason(),
                         deployment.createdAt().atOffset(ZoneOffset.UTC), deployment.createdByUserId(),
                         deployment.createdByUsername(), idempotencyKey)))
@@ -109,7 +111,9 @@ public class DeploymentRepository {
         return new Deployment(row.getString("id"), row.getString("tenant"), row.getString("name"),
                 row.getString("model_version_id"), row.getString("model_version_name"),
                 row.getString("base_model_id"), row.getInteger("max_batch_size"),
-                row.getInteger("max_concurrent_sequences"), row.getBoolean("cache_enabled"), row.getString("state"),
+                row.getInteger("max_concurrent_sequences"), row.getBoolean("cache_enabled"),
+                row.getString("evaluation_schedule"), row.getString("evaluation_dataset_version_id"),
+                row.getString("state"),
                 row.getString("failure_reason"), row.getOffsetDateTime("created_at").toInstant(),
                 row.getString("created_by_user_id"), row.getString("created_by_username"));
     }

@@ -13,8 +13,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 
@@ -22,8 +20,8 @@ import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.contracts.serving.v1.BatchSplit;
 import dev.loupe.contracts.serving.v1.CreateBatchRequest;
 import dev.loupe.serving.batch.BatchCipher;
-import dev.loupe.serving.batch.BatchExamples;
 import dev.loupe.serving.batch.BatchRunner;
+import dev.loupe.serving.batch.DatasetExamples;
 import dev.loupe.serving.config.ServingConfig;
 import dev.loupe.serving.inference.LoadedDeployments;
 import dev.loupe.serving.inference.ServedDeployment;
@@ -58,13 +56,13 @@ public class BatchService {
     private final BatchRepository batches;
     private final DeploymentRepository deployments;
     private final LoadedDeployments loaded;
-    private final BatchExamples examples;
+    private final DatasetExamples examples;
     private final BatchRunner runner;
     private final DataKeys dataKeys;
     private final ServingConfig config;
 
     public BatchService(BatchRepository batches, DeploymentRepository deployments, LoadedDeployments loaded,
-            BatchExamples examples, BatchRunner runner, DataKeys dataKeys, ServingConfig config) {
+            DatasetExamples examples, BatchRunner runner, DataKeys dataKeys, ServingConfig config) {
         this.batches = batches;
         this.deployments = deployments;
         this.loaded = loaded;
@@ -130,7 +128,7 @@ public class BatchService {
                         deployment.modelVersionId(), request.getDatasetVersionId(), split, maxTokens, temperature,
                         request.getJsonSchema(), Batch.QUEUED, "", 0, 0, 0, 0, keyName, dataKey.wrapped(),
                         Instant.now().truncatedTo(ChronoUnit.MICROS), caller.userId(), caller.username(), null);
-                checkExamples(batch);
+                examples.checkNotEmpty(DatasetExamples.Reading.of(batch), "dataset_version");
                 return batch;
             })
                     .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
@@ -157,28 +155,6 @@ public class BatchService {
                         "model"));
         throw new ProblemException(ProblemType.CONFLICT, "deployment " + recorded.name() + " is " + recorded.state()
                 + (recorded.failureReason().isEmpty() ? "" : ": " + recorded.failureReason()), "model");
-    }
-
-    /** Reads the first example of the split: the version must be the tenant's, and the split must hold some. */
-    private void checkExamples(Batch batch) {
-        boolean[] any = {false};
-        try {
-            examples.read(batch, 0, example -> {
-                any[0] = true;
-                return false;
-            });
-        } catch (StatusRuntimeException e) {
-            if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
-                throw new ProblemException(ProblemType.NOT_FOUND, "there is no dataset version "
-                        + batch.datasetVersionId(), "dataset_version");
-            }
-            throw new ProblemException(ProblemType.SERVICE_UNAVAILABLE, "the dataset-service cannot be reached: "
-                    + e.getStatus().getCode());
-        }
-        if (!any[0]) {
-            throw ProblemException.invalid("split", "the " + batch.split() + " split of dataset version "
-                    + batch.datasetVersionId() + " holds no examples");
-        }
     }
 
     public Uni<Batch> get(Caller caller, String id) {

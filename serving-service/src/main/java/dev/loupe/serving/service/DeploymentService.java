@@ -36,8 +36,11 @@ import dev.loupe.contracts.training.v1.ModelVersionState;
 import dev.loupe.contracts.training.v1.ServingArtifact;
 import dev.loupe.contracts.training.v1.ServingArtifactHeader;
 import dev.loupe.contracts.training.v1.TrainingServiceGrpc.TrainingServiceBlockingStub;
+import dev.loupe.serving.batch.DatasetExamples;
 import dev.loupe.serving.config.ServingConfig;
+import dev.loupe.serving.evaluation.EvaluationSchedule;
 import dev.loupe.serving.inference.LoadedDeployments;
+import dev.loupe.serving.model.Batch;
 import dev.loupe.serving.model.Deployment;
 import dev.loupe.serving.repository.DeploymentRepository;
 import dev.loupe.support.audit.AuditEvents;
@@ -71,17 +74,19 @@ public class DeploymentService {
     private final LoadedDeployments loaded;
     private final TrainingServiceBlockingStub training;
     private final ServiceAccountTokens tokens;
+    private final DatasetExamples examples;
     private final ServingConfig config;
     /** Deployments loaded but perhaps not yet committed: reconciling must not take them for deleted ones. */
     private final Set<String> creating = ConcurrentHashMap.newKeySet();
 
     public DeploymentService(DeploymentRepository deployments, LoadedDeployments loaded,
             @GrpcClient("training") TrainingServiceBlockingStub training, ServiceAccountTokens tokens,
-            ServingConfig config) {
+            DatasetExamples examples, ServingConfig config) {
         this.deployments = deployments;
         this.loaded = loaded;
         this.training = training;
         this.tokens = tokens;
+        this.examples = examples;
         this.config = config;
     }
 
@@ -102,9 +107,17 @@ public class DeploymentService {
             throw ProblemException.invalid("options.max_concurrent_sequences", "max_concurrent_sequences must be 1 to "
                     + MAX_CONCURRENT_SEQUENCES);
         }
-        if (!options.getEvaluationSchedule().isEmpty()) {
-            throw ProblemException.invalid("options.evaluation_schedule",
-                    "scheduled evaluations are not available yet: leave evaluation_schedule empty");
+        String schedule = options.getEvaluationSchedule().strip();
+        String evaluationVersion = options.getEvaluationDatasetVersionId();
+        if (!schedule.isEmpty()) {
+            EvaluationSchedule.parse(schedule);
+            if (Ids.parse(evaluationVersion).isEmpty()) {
+                throw ProblemException.invalid("options.evaluation_dataset_version_id", "a scheduled evaluation needs"
+                        + " evaluation_dataset_version_id: a frozen dataset version of the tenant");
+            }
+        } else if (!evaluationVersion.isEmpty()) {
+            throw ProblemException.invalid("options.evaluation_schedule", "evaluation_dataset_version_id needs an "
+                    + "evaluation_schedule (a Quartz cron expression)");
         }
         if (Ids.parse(request.getModelVersionId()).isEmpty()) {
             throw ProblemException.invalid("model_version_id", "model_version_id must be a model version's id");
@@ -127,11 +140,19 @@ public class DeploymentService {
             }
             Deployment draft = new Deployment(Ids.newId().toString(), tenant, request.getName(),
                     request.getModelVersionId(), "", "", maxBatchSize, maxConcurrent,
-                    !options.hasCacheEnabled() || options.getCacheEnabled(), Deployment.READY, "",
-                    Instant.now().truncatedTo(ChronoUnit.MICROS), caller.userId(), caller.username());
+                    !options.hasCacheEnabled() || options.getCacheEnabled(), schedule, evaluationVersion,
+                    Deployment.READY, "", Instant.now().truncatedTo(ChronoUnit.MICROS), caller.userId(),
+                    caller.username());
             creating.add(draft.id());
             return Uni.createFrom()
-                    .item(() -> loadWeights(draft))
+                    .item(() -> {
+                        if (!evaluationVersion.isEmpty()) {
+                            examples.checkNotEmpty(new DatasetExamples.Reading(tenant, evaluationVersion,
+                                    Batch.VALIDATION, "evaluation:" + draft.id(), caller.userId(),
+                                    caller.username()), "options.evaluation_dataset_version_id");
+                        }
+                        return loadWeights(draft);
+                    })
                     .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                     .chain(deployment -> deployments.pool()
                             .withTransaction(tx -> deployments.insert(tx, deployment, key.isEmpty() ? null : key)
@@ -204,10 +225,11 @@ public class DeploymentService {
         String name = draft.name().isEmpty() ? header.getModelVersion().getName() : draft.name();
         Deployment deployment = new Deployment(draft.id(), draft.tenant(), name, draft.modelVersionId(),
                 header.getModelVersion().getName(), header.getBaseModel().getId(), draft.maxBatchSize(),
-                draft.maxConcurrentSequences(), draft.cacheEnabled(), Deployment.READY, "", draft.createdAt(),
-                draft.createdByUserId(), draft.createdByUsername());
+                draft.maxConcurrentSequences(), draft.cacheEnabled(), draft.evaluationSchedule(),
+                draft.evaluationDatasetVersionId(), Deployment.READY, "", draft.createdAt(), draft.createdByUserId(),
+                draft.createdByUsername());
         loaded.load(deployment, header.getModelVersion().getArtifactKind(), header.getBaseModel(),
-                archive.toByteArray());
+                archive.toByteArray(), header.getModelVersion().getEvaluationMap());
         return deployment;
     }
 

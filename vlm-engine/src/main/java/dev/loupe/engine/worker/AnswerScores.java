@@ -25,12 +25,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * the mean IoU, and the grounded accuracy, the share with an IoU of at least {@value #IOU_THRESHOLD}.</li>
  * </ul>
  *
- * Metrics of a kind no expected answer has are absent.
+ * Metrics of a kind no expected answer has are absent. The training worker's evaluations and the serving-service's
+ * scheduled evaluations score answers with it.
  */
-final class AnswerScores {
+public final class AnswerScores {
     static final double IOU_THRESHOLD = 0.5;
     /** Every metric this class may give, by name. */
-    static final List<String> NAMES = List.of("field_precision", "field_recall", "field_f1", "json_valid",
+    public static final List<String> NAMES = List.of("field_precision", "field_recall", "field_f1", "json_valid",
             "grounded_accuracy", "mean_iou");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String NUMBER = "\\s*(-?\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?)\\s*";
@@ -47,7 +48,7 @@ final class AnswerScores {
     private double iouSum;
 
     /** Scores one generated answer against the expected one. */
-    void add(String generated, String expectedAnswer) {
+    public void add(String generated, String expectedAnswer) {
         double[] expectedBox = box(expectedAnswer);
         if (expectedBox != null) {
             boxAnswers++;
@@ -75,7 +76,7 @@ final class AnswerScores {
 
     /** The metrics, by name: {@code field_precision}, {@code field_recall}, {@code field_f1}, {@code json_valid},
      * {@code grounded_accuracy}, {@code mean_iou}; only those of kinds the expected answers had. */
-    Map<String, Double> metrics() {
+    public Map<String, Double> metrics() {
         Map<String, Double> metrics = new HashMap<>();
         if (jsonAnswers > 0) {
             double precision = predicted == 0 ? 0 : (double) truePositives / predicted;

@@ -25,33 +25,49 @@ import dev.loupe.contracts.serving.v1.Message;
 import dev.loupe.engine.text.ChatTokenizer;
 import dev.loupe.serving.model.Batch;
 import dev.loupe.support.audit.ServiceAccountTokens;
+import dev.loupe.support.error.ProblemException;
+import dev.loupe.support.error.ProblemType;
 import dev.loupe.support.grpc.BearerCallCredentials;
 
 /**
- * A batch's examples, read from the dataset-service's example stream with this service's account, naming the
- * tenant, the batch and the user who created it (the dataset-service audits the read). Examples arrive as the
- * reader takes them (gRPC flow control): a long split is never held in memory.
+ * Dataset examples for batches and scheduled evaluations, read from the dataset-service's example stream with this
+ * service's account, naming the tenant, what the read serves and the user it is done for (the dataset-service
+ * audits the read). Examples arrive as the reader takes them (gRPC flow control): a long split is never held in
+ * memory.
  */
 @ApplicationScoped
-public class BatchExamples {
+public class DatasetExamples {
     private static final Duration STREAM_DEADLINE = Duration.ofHours(6);
 
     private final ExampleServiceBlockingStub examples;
     private final ServiceAccountTokens tokens;
 
-    public BatchExamples(@GrpcClient("dataset") ExampleServiceBlockingStub examples, ServiceAccountTokens tokens) {
+    public DatasetExamples(@GrpcClient("dataset") ExampleServiceBlockingStub examples, ServiceAccountTokens tokens) {
         this.examples = examples;
         this.tokens = tokens;
     }
 
     /**
-     * Reads the batch's split from a manifest position on, handing each example to {@code consumer} until it
-     * answers false or the split ends.
+     * Whose read it is: the tenant and dataset version, the split, what the read serves ({@code batch:<id>},
+     * {@code evaluation:<deployment id>}) and the user it is done for, all named to the dataset-service, which
+     * audits the read.
+     */
+    public record Reading(String tenant, String datasetVersionId, String split, String purpose, String userId,
+            String username) {
+        public static Reading of(Batch batch) {
+            return new Reading(batch.tenant(), batch.datasetVersionId(), batch.split(), "batch:" + batch.id(),
+                    batch.createdByUserId(), batch.createdByUsername());
+        }
+    }
+
+    /**
+     * Reads a split from a manifest position on, handing each example to {@code consumer} until it answers false
+     * or the split ends.
      *
      * @return whether the split was read to its end
      * @throws StatusRuntimeException as the dataset-service answers (NOT_FOUND for a version not the tenant's)
      */
-    public boolean read(Batch batch, long fromPosition, Predicate<Example> consumer) {
+    public boolean read(Reading reading, long fromPosition, Predicate<Example> consumer) {
         String token = tokens.token().await().atMost(Duration.ofSeconds(30));
         Context.CancellableContext call = Context.current().withCancellation();
         Context previous = call.attach();
@@ -59,14 +75,16 @@ public class BatchExamples {
             Iterator<Example> stream = examples.withCallCredentials(new BearerCallCredentials(token, ""))
                     .withDeadlineAfter(STREAM_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
                     .streamExamples(dev.loupe.contracts.dataset.v1.StreamExamplesRequest.newBuilder()
-                            .setVersionId(batch.datasetVersionId())
-                            .setSplit(batch.split().equals(Batch.TRAIN) ? Split.SPLIT_TRAIN : Split.SPLIT_VALIDATION)
+                            .setVersionId(reading.datasetVersionId())
+                            .setSplit(reading.split().equals(Batch.TRAIN)
+                                    ? Split.SPLIT_TRAIN
+                                    : Split.SPLIT_VALIDATION)
                             .setStartPosition(fromPosition)
-                            .setJobId("batch:" + batch.id())
-                            .setTenant(batch.tenant())
+                            .setJobId(reading.purpose())
+                            .setTenant(reading.tenant())
                             .setOnBehalfOf(Actor.newBuilder()
-                                    .setUserId(batch.createdByUserId())
-                                    .setUsername(batch.createdByUsername()))
+                                    .setUserId(reading.userId())
+                                    .setUsername(reading.username()))
                             .build());
             while (stream.hasNext()) {
                 if (!consumer.test(stream.next())) {
@@ -78,6 +96,35 @@ public class BatchExamples {
             // Leaving early (a cancel, a failure) ends the call rather than leave it open.
             call.detach(previous);
             call.cancel(null);
+        }
+    }
+
+    /**
+     * Reads the first example of a split: the version must be the tenant's, and the split must hold some.
+     *
+     * @param field the request's field naming the version, for the refusal
+     * @throws ProblemException NOT_FOUND naming the field, or invalid naming {@code split} for an empty split
+     */
+    public void checkNotEmpty(Reading reading, String field) {
+        boolean[] any = {false};
+        try {
+            read(reading, 0, example -> {
+                any[0] = true;
+                return false;
+            });
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND) {
+                throw new ProblemException(ProblemType.NOT_FOUND, "there is no dataset version "
+                        + reading.datasetVersionId(), field);
+            }
+            throw new ProblemException(ProblemType.SERVICE_UNAVAILABLE,
+                    "the dataset-service did not give the examples: "
+                            + e.getStatus().getCode() + " "
+                            + java.util.Objects.toString(e.getStatus().getDescription(), ""));
+        }
+        if (!any[0]) {
+            throw ProblemException.invalid("split", "the " + reading.split() + " split of dataset version "
+                    + reading.datasetVersionId() + " holds no examples");
         }
     }
 

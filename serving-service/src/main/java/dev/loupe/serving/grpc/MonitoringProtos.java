@@ -4,12 +4,13 @@ import java.util.Locale;
 
 import dev.loupe.contracts.serving.v1.DriftEvent;
 import dev.loupe.contracts.serving.v1.DriftStatistic;
+import dev.loupe.contracts.serving.v1.EvaluationRun;
 import dev.loupe.engine.drift.DriftAssessment;
 import dev.loupe.support.grpc.ProtoTime;
 
-/** Drift figures and events as the contract shows them. */
-final class DriftProtos {
-    private DriftProtos() {
+/** Drift figures and events, and evaluation runs, as the contract shows them. */
+final class MonitoringProtos {
+    private MonitoringProtos() {
     }
 
     static DriftStatistic statistic(DriftAssessment.FeatureDrift feature) {
@@ -23,6 +24,20 @@ final class DriftProtos {
                 .setLive(feature.live())
                 .setSamples(feature.samples())
                 .setAssessed(feature.assessed())
+                .build();
+    }
+
+    static EvaluationRun evaluation(dev.loupe.serving.model.EvaluationRun run) {
+        return EvaluationRun.newBuilder()
+                .setId(run.id())
+                .setRanAt(ProtoTime.of(run.ranAt()))
+                .setDatasetVersionId(run.datasetVersionId())
+                .setExamples(run.examples())
+                .setFailedExamples(run.failedExamples())
+                .putAllMetrics(run.metrics())
+                .putAllTrainingMetrics(run.trainingMetrics())
+                .addAllRegressed(run.regressed())
+                .setRegression(run.regression())
                 .build();
     }
 
