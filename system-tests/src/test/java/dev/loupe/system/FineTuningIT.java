@@ -178,11 +178,13 @@ class FineTuningIT {
     private static void deployAndAsk(String version) {
         String name = Gateway.uniqueName("colours");
         Response deployed = as("acme-engineer").contentType("application/json")
-                .body(Map.of("model", version, "name", name, "max_batch_size", 4))
+                .body(Map.of("model", version, "name", name, "max_batch_size", 4, "evaluation_schedule",
+                        "0/5 * * * * ?", "evaluation_dataset_version", versionId))
                 .post("/v1/deployments");
         deployed.then()
                 .statusCode(201)
                 .body("status", equalTo("ready"))
+                .body("evaluation_schedule", equalTo("0/5 * * * * ?"))
                 .body("model_version_id", equalTo(version))
                 .body("base_model_id", equalTo("loupe-tiny-base"));
         as("globex-engineer").get("/v1/deployments/" + deployed.path("id")).then().statusCode(404);
@@ -302,6 +304,21 @@ class FineTuningIT {
                 .then()
                 .statusCode(404)
                 .body("field", equalTo("dataset_version"));
+
+        // The scheduled evaluation (every 5 s here) scored the deployment on the version's validation split, next
+        // to the scores the training job measured on the same split.
+        long evaluationDeadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        JsonPath evaluated;
+        do {
+            sleep(Duration.ofMillis(500));
+            evaluated = as("acme-engineer").get("/v1/deployments/" + deployed.path("id") + "/monitoring").then()
+                    .statusCode(200).extract().jsonPath();
+        } while (evaluated.getList("evaluations").isEmpty() && System.nanoTime() < evaluationDeadline);
+        assertEquals(done.getLong("total"), evaluated.getLong("evaluations[0].examples"), evaluated.prettify());
+        double live = evaluated.getDouble("evaluations[0].metrics.exact_match");
+        double atTraining = evaluated.getDouble("evaluations[0].training_metrics.exact_match");
+        assertTrue(Math.abs(live - atTraining) < 0.15, evaluated.prettify());
+        assertEquals(atTraining - live > 0.05, evaluated.getBoolean("evaluations[0].regression"));
 
         // Tenant isolation on inference, and only inference roles call it.
         as("globex-app").contentType("application/json")

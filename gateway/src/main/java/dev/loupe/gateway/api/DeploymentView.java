@@ -14,10 +14,13 @@ import dev.loupe.support.grpc.ProtoTime;
  *        quarantined or retired: it answers no request)
  * @param maxBatchSize requests generated together in one batch
  * @param maxConcurrentSequences requests admitted at once; beyond it a request is answered 429
+ * @param evaluationSchedule the scheduled evaluation's Quartz cron expression; null for none
+ * @param evaluationDatasetVersion the dataset version it evaluates on; null for none
  */
 public record DeploymentView(String object, String id, String name, String modelVersionId, String modelVersionName,
         String baseModelId, String status, String failureReason, int maxBatchSize, int maxConcurrentSequences,
-        boolean cacheEnabled, Instant createdAt, ActorView createdBy) {
+        boolean cacheEnabled, String evaluationSchedule, String evaluationDatasetVersion, Instant createdAt,
+        ActorView createdBy) {
 
     public static DeploymentView of(Deployment deployment) {
         return new DeploymentView("deployment", deployment.getId(), deployment.getName(),
@@ -25,7 +28,14 @@ public record DeploymentView(String object, String id, String name, String model
                 statusName(deployment.getState()),
                 deployment.getFailureReason().isEmpty() ? null : deployment.getFailureReason(),
                 deployment.getOptions().getMaxBatchSize(), deployment.getOptions().getMaxConcurrentSequences(),
-                deployment.getOptions().getCacheEnabled(), ProtoTime.toInstant(deployment.getCreatedAt()),
+                deployment.getOptions().getCacheEnabled(),
+                deployment.getOptions().getEvaluationSchedule().isEmpty()
+                        ? null
+                        : deployment.getOptions().getEvaluationSchedule(),
+                deployment.getOptions().getEvaluationDatasetVersionId().isEmpty()
+                        ? null
+                        : deployment.getOptions().getEvaluationDatasetVersionId(),
+                ProtoTime.toInstant(deployment.getCreatedAt()),
                 ActorView.of(deployment.getCreatedBy()));
     }
 

@@ -5,6 +5,7 @@ import java.util.List;
 
 import dev.loupe.contracts.serving.v1.DriftEvent;
 import dev.loupe.contracts.serving.v1.DriftStatistic;
+import dev.loupe.contracts.serving.v1.EvaluationRun;
 import dev.loupe.contracts.serving.v1.LatencySummary;
 import dev.loupe.contracts.serving.v1.Monitoring;
 import dev.loupe.support.grpc.ProtoTime;
@@ -19,10 +20,31 @@ import dev.loupe.support.grpc.ProtoTime;
  * @param queueDepth requests admitted and not yet answered (waiting for a batch or generating)
  * @param cacheHitRate share of deterministic requests answered from the response cache
  * @param drift live traffic against the training data
+ * @param evaluations the latest scheduled evaluations, newest first
  */
 public record MonitoringView(String object, String deploymentId, LatencyView timeToFirstTokenMs,
         LatencyView perTokenMs, LatencyView totalMs, double requestsPerSecond, double tokensPerSecond,
-        int queueDepth, double cacheHitRate, DriftView drift) {
+        int queueDepth, double cacheHitRate, DriftView drift, List<EvaluationView> evaluations) {
+
+    /**
+     * A scheduled evaluation on the deployment's frozen validation version.
+     *
+     * @param examples examples scored
+     * @param failedExamples examples the model could not take
+     * @param metrics exact_match, and field or box scores where the expected answers are JSON or boxes
+     * @param trainingMetrics the model version's scores on its training job's validation split
+     * @param regression whether a score fell below its training-time value by more than the tolerance
+     * @param regressed those scores
+     */
+    public record EvaluationView(String id, Instant ranAt, String datasetVersion, int examples, int failedExamples,
+            java.util.Map<String, Double> metrics, java.util.Map<String, Double> trainingMetrics, boolean regression,
+            List<String> regressed) {
+        static EvaluationView of(EvaluationRun run) {
+            return new EvaluationView(run.getId(), ProtoTime.toInstant(run.getRanAt()), run.getDatasetVersionId(),
+                    run.getExamples(), run.getFailedExamples(), new java.util.TreeMap<>(run.getMetricsMap()),
+                    new java.util.TreeMap<>(run.getTrainingMetricsMap()), run.getRegression(), run.getRegressedList());
+        }
+    }
 
     /**
      * Drift of live traffic from the model version's training data.
@@ -86,6 +108,6 @@ public record MonitoringView(String object, String deploymentId, LatencyView tim
                 LatencyView.of(monitoring.getTimeToFirstToken()), LatencyView.of(monitoring.getPerToken()),
                 LatencyView.of(monitoring.getTotal()), monitoring.getRequestsPerSecond(),
                 monitoring.getTokensPerSecond(), monitoring.getQueueDepth(), monitoring.getCacheHitRate(),
-                DriftView.of(monitoring));
+                DriftView.of(monitoring), monitoring.getEvaluationsList().stream().map(EvaluationView::of).toList());
     }
 }

@@ -58,8 +58,10 @@ public class DeploymentResource {
     @Authorized(Capability.DEPLOYMENTS_MANAGE)
     @Operation(summary = "Deploy a model version", description = "Loads an approved fine-tuned model version (409 "
             + "for a candidate, quarantined or retired one) and answers chat completions under `name`. Adapters on "
-            + "the same base model share one copy of its weights. A retry with the same Idempotency-Key returns the "
-            + "first deployment.")
+            + "the same base model share one copy of its weights. With `evaluation_schedule` (a Quartz cron "
+            + "expression) and `evaluation_dataset_version`, the deployment is evaluated on that version's validation "
+            + "split when the schedule comes due, and compared with its training-time scores. A retry with the same "
+            + "Idempotency-Key returns the first deployment.")
     public Uni<RestResponse<DeploymentView>> create(CreateDeploymentBody body,
             @RestHeader("Idempotency-Key") String idempotencyKey, UriInfo uri) {
         if (body == null || body.model() == null || body.model().isBlank()) {
@@ -74,6 +76,12 @@ public class DeploymentResource {
         }
         if (body.cacheEnabled() != null) {
             options.setCacheEnabled(body.cacheEnabled());
+        }
+        if (body.evaluationSchedule() != null) {
+            options.setEvaluationSchedule(body.evaluationSchedule());
+        }
+        if (body.evaluationDatasetVersion() != null) {
+            options.setEvaluationDatasetVersionId(body.evaluationDatasetVersion());
         }
         CreateDeploymentRequest request = CreateDeploymentRequest.newBuilder()
                 .setModelVersionId(body.model())
@@ -100,7 +108,8 @@ public class DeploymentResource {
         return problem.field()
                 .map(field -> (Throwable) new ProblemException(problem.type(), problem.detail(), field
                         .replace("model_version_id", "model")
-                        .replace("options.", "")))
+                        .replace("options.", "")
+                        .replace("evaluation_dataset_version_id", "evaluation_dataset_version")))
                 .orElse(failure);
     }
 
@@ -134,8 +143,9 @@ public class DeploymentResource {
     @Authorized(Capability.DEPLOYMENTS_MANAGE)
     @Operation(summary = "Monitor a deployment", description = "Latency percentiles (time to first token, per "
             + "token, whole request) over the last few minutes, requests and tokens per second over the last minute, "
-            + "requests in progress and the response cache's hit rate. The same figures per deployment are on the "
-            + "serving-service's /q/metrics.")
+            + "requests in progress and the response cache's hit rate (the same figures are on the serving-service's "
+            + "/q/metrics); drift of live traffic from the training data, with drift events; the latest scheduled "
+            + "evaluations next to the training-time scores.")
     public Uni<MonitoringView> monitoring(@RestPath String id) {
         return calls.retryingRead(calls.onBehalfOfCaller(serving)
                 .getMonitoring(GetMonitoringRequest.newBuilder().setDeploymentId(id).build()))
