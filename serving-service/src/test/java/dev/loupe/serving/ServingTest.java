@@ -1,7 +1,5 @@
 package dev.loupe.serving;
 
-import java.awt.Color;
-import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -434,7 +432,7 @@ class ServingTest {
         }
 
         // The same kind of scenes in a dim room: brightness and contrast drift, and an event is raised and audited.
-        askAbout(deployment.getName(), 3000, WINDOW, ServingTest::darkened);
+        askAbout(deployment.getName(), 3000, WINDOW, SyntheticScenes::dimmed);
         await().atMost(30, TimeUnit.SECONDS)
                 .until(() -> deployments(ENGINEER).getMonitoring(monitoring).getDriftEventsCount() > 0);
         Monitoring shifted = deployments(ENGINEER).getMonitoring(monitoring);
@@ -492,17 +490,6 @@ class ServingTest {
     private static DriftStatistic statistic(Monitoring monitoring, String name) {
         return monitoring.getDriftList().stream().filter(s -> s.getName().equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no " + name + " in " + monitoring.getDriftList()));
-    }
-
-    /** The picture under a dark grey veil: as if taken in a dim room. */
-    private static BufferedImage darkened(BufferedImage image) {
-        BufferedImage dark = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
-        Graphics2D graphics = dark.createGraphics();
-        graphics.drawImage(image, 0, 0, null);
-        graphics.setColor(new Color(20, 20, 20, 190));
-        graphics.fillRect(0, 0, image.getWidth(), image.getHeight());
-        graphics.dispose();
-        return dark;
     }
 
     private List<AuditEvent> outboxEventsAbout(String resourceId) throws Exception {

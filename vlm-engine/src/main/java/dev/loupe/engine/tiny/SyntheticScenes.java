@@ -239,6 +239,20 @@ public final class SyntheticScenes {
         return Math.min(1, Math.max(0, pixels / IMAGE_SIZE));
     }
 
+    /**
+     * The picture under a dark grey veil, as if taken in a dim room: the same scenes from another distribution of
+     * light, for showing and testing drift monitoring.
+     */
+    public static BufferedImage dimmed(BufferedImage image) {
+        BufferedImage dim = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
+        Graphics2D graphics = dim.createGraphics();
+        graphics.drawImage(image, 0, 0, null);
+        graphics.setColor(new Color(20, 20, 20, 190));
+        graphics.fillRect(0, 0, image.getWidth(), image.getHeight());
+        graphics.dispose();
+        return dim;
+    }
+
     /** The image as PNG bytes. */
     public static byte[] png(BufferedImage image) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

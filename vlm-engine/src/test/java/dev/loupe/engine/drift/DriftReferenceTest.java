@@ -1,7 +1,5 @@
 package dev.loupe.engine.drift;
 
-import java.awt.Color;
-import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
@@ -97,7 +95,7 @@ class DriftReferenceTest {
 
     @Test
     void darkerPicturesDriftInBrightnessAndContrastButNotInSize() {
-        DriftAssessment assessment = window(scenes(3, WINDOW, DriftReferenceTest::darkened), true)
+        DriftAssessment assessment = window(scenes(3, WINDOW, SyntheticScenes::dimmed), true)
                 .assess(WINDOW, PSI, RATE);
         List<String> drifted = assessment.drifted().stream().map(DriftAssessment.FeatureDrift::feature).toList();
         assertTrue(drifted.contains("image_brightness"), drifted::toString);
@@ -138,7 +136,7 @@ class DriftReferenceTest {
 
     @Test
     void aWindowIsAssessedOnlyOnceItHoldsEnoughValues() {
-        DriftWindow window = window(scenes(6, 10, DriftReferenceTest::darkened), true);
+        DriftWindow window = window(scenes(6, 10, SyntheticScenes::dimmed), true);
         DriftAssessment assessment = window.assess(WINDOW, PSI, RATE);
         assertFalse(assessment.drifting());
         assertTrue(assessment.features().stream().noneMatch(DriftAssessment.FeatureDrift::assessed));
@@ -181,17 +179,6 @@ class DriftReferenceTest {
             images.add(change.apply(SyntheticScenes.render(scenes.scene(i))));
         }
         return images;
-    }
-
-    /** The picture under a dark grey veil: as if taken in a dim room. */
-    private static BufferedImage darkened(BufferedImage image) {
-        BufferedImage dark = new BufferedImage(image.getWidth(), image.getHeight(), BufferedImage.TYPE_INT_RGB);
-        Graphics2D graphics = dark.createGraphics();
-        graphics.drawImage(image, 0, 0, null);
-        graphics.setColor(new Color(20, 20, 20, 190));
-        graphics.fillRect(0, 0, image.getWidth(), image.getHeight());
-        graphics.dispose();
-        return dark;
     }
 
     private static String jsonAnswer(Random random) {
