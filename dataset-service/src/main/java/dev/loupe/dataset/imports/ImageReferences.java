@@ -1,7 +1,5 @@
 package dev.loupe.dataset.imports;
 
-import java.net.Inet4Address;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -12,6 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
+
+import dev.loupe.support.net.PublicAddresses;
 
 /**
  * Turns the text of an image reference into an {@link ImageRef}, or says why it cannot be one. The rules, in the
@@ -39,30 +39,6 @@ public final class ImageReferences {
     private static final Pattern CANONICAL_IPV4 = Pattern
             .compile(
                     "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}");
-
-    /** IPv4 ranges that are not public: loopback, private, link-local, unspecified and the other special ones. */
-    private static final List<Ipv4Block> IPV4_BLOCKED = List.of(
-            new Ipv4Block("0.0.0.0", 8, "unspecified"),
-            new Ipv4Block("10.0.0.0", 8, "private"),
-            new Ipv4Block("100.64.0.0", 10, "shared address space (carrier-grade NAT)"),
-            new Ipv4Block("127.0.0.0", 8, "loopback"),
-            new Ipv4Block("169.254.0.0", 16, "link-local"),
-            new Ipv4Block("172.16.0.0", 12, "private"),
-            new Ipv4Block("192.0.0.0", 24, "IETF protocol assignment"),
-            new Ipv4Block("192.0.2.0", 24, "documentation"),
-            new Ipv4Block("192.168.0.0", 16, "private"),
-            new Ipv4Block("198.18.0.0", 15, "benchmarking"),
-            new Ipv4Block("198.51.100.0", 24, "documentation"),
-            new Ipv4Block("203.0.113.0", 24, "documentation"),
-            new Ipv4Block("224.0.0.0", 4, "multicast"),
-            new Ipv4Block("240.0.0.0", 4, "reserved or broadcast"));
-
-    private record Ipv4Block(String network, int prefix, String kind) {
-        boolean contains(int address) {
-            int mask = -1 << (32 - prefix);
-            return (address & mask) == (parseIpv4(network) & mask);
-        }
-    }
 
     private ImageReferences() {
     }
@@ -181,7 +157,13 @@ public final class ImageReferences {
                 throw new InvalidImageReferenceException(ImportErrorCode.INVALID_URL, "the host " + Text.quote(host)
                         + " is not a canonical dotted-quad IPv4 address");
             }
-            checkIpv4(parseIpv4(host), host);
+            int address = parseIpv4(host);
+            try {
+                checkPublicAddress(InetAddress.getByAddress(new byte[]{(byte) (address >>> 24),
+                        (byte) (address >>> 16), (byte) (address >>> 8), (byte) address}), host);
+            } catch (UnknownHostException e) {
+                throw new IllegalStateException("four bytes are an IPv4 address", e);
+            }
         }
     }
 
@@ -202,62 +184,16 @@ public final class ImageReferences {
     }
 
     /**
-     * Refuses an address that is not public: loopback, link-local, private, unspecified, multicast,
-     * documentation, or an IPv6 form embedding such an IPv4 address. For IP literals in URLs, and for the
+     * Refuses an address that is not public ({@link PublicAddresses}). For IP literals in URLs, and for the
      * addresses a remote host name resolves to before anything is fetched from it.
      *
      * @param host how the refusal names the host
      */
     public static void checkPublicAddress(InetAddress address, String host) throws InvalidImageReferenceException {
-        if (address instanceof Inet4Address v4) {
-            // Also an IPv4-mapped address (::ffff:a.b.c.d), which Java hands back as IPv4.
-            checkIpv4(toInt(v4.getAddress(), 0), host);
-            return;
-        }
-        String bracketed = host;
-        byte[] b = ((Inet6Address) address).getAddress();
-        String kind = null;
-        if (address.isAnyLocalAddress()) {
-            kind = "unspecified";
-        } else if (address.isLoopbackAddress()) {
-            kind = "loopback";
-        } else if (address.isLinkLocalAddress()) {
-            kind = "link-local";
-        } else if (address.isSiteLocalAddress()) {
-            kind = "site-local";
-        } else if (address.isMulticastAddress()) {
-            kind = "multicast";
-        } else if ((b[0] & 0xfe) == 0xfc) {
-            kind = "unique local (private)";
-        } else if ((b[0] & 0xff) == 0x20 && (b[1] & 0xff) == 0x01 && (b[2] & 0xff) == 0x0d && (b[3] & 0xff) == 0xb8) {
-            kind = "documentation";
-        } else if ((b[0] & 0xff) == 0x20 && (b[1] & 0xff) == 0x01 && b[2] == 0 && b[3] == 0) {
-            kind = "Teredo tunnel";
-        }
-        if (kind != null) {
-            throw new InvalidImageReferenceException(ImportErrorCode.PRIVATE_ADDRESS,
-                    "the host " + Text.quote(bracketed) + " is not a public address: " + kind);
-        }
-        if (allZero(b, 0, 12)) {
-            // IPv4-compatible ::a.b.c.d
-            checkIpv4(toInt(b, 12), bracketed);
-        } else if (b[0] == 0 && (b[1] & 0xff) == 0x64 && (b[2] & 0xff) == 0xff && (b[3] & 0xff) == 0x9b
-                && allZero(b, 4, 8)) {
-            // NAT64 64:ff9b::a.b.c.d
-            checkIpv4(toInt(b, 12), bracketed);
-        } else if ((b[0] & 0xff) == 0x20 && (b[1] & 0xff) == 0x02) {
-            // 6to4 2002:aabb:ccdd::
-            checkIpv4(toInt(b, 2), bracketed);
-        }
-    }
-
-    private static void checkIpv4(int address, String host) throws InvalidImageReferenceException {
-        for (Ipv4Block block : IPV4_BLOCKED) {
-            if (block.contains(address)) {
-                throw new InvalidImageReferenceException(ImportErrorCode.PRIVATE_ADDRESS, "the host " + Text.quote(host)
-                        + " is not a public address: " + block.kind() + " (" + block.network() + "/" + block.prefix()
-                        + ")");
-            }
+        java.util.Optional<String> why = PublicAddresses.whyNotPublic(address);
+        if (why.isPresent()) {
+            throw new InvalidImageReferenceException(ImportErrorCode.PRIVATE_ADDRESS, "the host " + Text.quote(host)
+                    + " is not a public address: " + why.get());
         }
     }
 
@@ -310,19 +246,5 @@ public final class ImageReferences {
                     "the payload is not valid base64 (standard alphabet, no line breaks)");
         }
         return new ImageRef.InlineImage(mediaType, bytes);
-    }
-
-    private static int toInt(byte[] b, int offset) {
-        return ((b[offset] & 0xff) << 24) | ((b[offset + 1] & 0xff) << 16) | ((b[offset + 2] & 0xff) << 8)
-                | (b[offset + 3] & 0xff);
-    }
-
-    private static boolean allZero(byte[] b, int from, int to) {
-        for (int i = from; i < to; i++) {
-            if (b[i] != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 }

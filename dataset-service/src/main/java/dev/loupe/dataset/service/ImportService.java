@@ -66,7 +66,6 @@ import dev.loupe.dataset.imports.TokenEstimator;
 import dev.loupe.dataset.repository.OutboxRepository;
 import dev.loupe.dataset.storage.BlobStore;
 import dev.loupe.dataset.storage.ImageCipher;
-import dev.loupe.dataset.storage.RemoteImageFetcher;
 import dev.loupe.dataset.storage.UploadRefusedException;
 import dev.loupe.dataset.storage.UploadSpool;
 import dev.loupe.support.audit.AuditEvents;
@@ -77,6 +76,7 @@ import dev.loupe.support.id.Ids;
 import dev.loupe.support.kms.DataKey;
 import dev.loupe.support.kms.DataKeys;
 import dev.loupe.support.kms.KeyedHashes;
+import dev.loupe.support.net.RemoteImages;
 import dev.loupe.support.security.Caller;
 
 /**
@@ -116,17 +116,17 @@ public class ImportService {
     private final BlobSweeper sweeper;
     private final RecordService records;
     private final OutboxRepository outbox;
-    private final RemoteImageFetcher remoteImages;
+    private final RemoteImages remoteImages;
     private final Semaphore importSlots;
 
     public ImportService(Pool pool, DataKeys dataKeys, KeyedHashes keyedHashes, BlobStore blobs,
             DatasetConfig config, BlobSweeper sweeper, RecordService records, OutboxRepository outbox, Vertx vertx) {
         this.importSlots = new Semaphore(config.imports().maxConcurrent());
         DatasetConfig.Remote remote = config.imports().remote();
-        this.remoteImages = new RemoteImageFetcher(vertx, remote.allowedHosts().orElse(List.of()),
+        this.remoteImages = new RemoteImages(vertx, remote.allowedHosts().orElse(List.of()),
                 config.imports().maxImageBytes(), remote.timeout(),
                 remote.trustStore().map(Path::toString).orElse(null), remote.trustStorePassword().orElse(null),
-                InetAddress::getAllByName, RemoteImageFetcher.PUBLIC_ONLY);
+                InetAddress::getAllByName, RemoteImages.PUBLIC_ONLY);
         this.sweeper = sweeper;
         this.records = records;
         this.outbox = outbox;
@@ -544,8 +544,12 @@ public class ImportService {
             }
             try {
                 return remoteImages.fetch(((ImageRef.RemoteUrl) ref).url());
-            } catch (InvalidImageReferenceException e) {
-                throw new MissingImage(e.code(), e.getMessage());
+            } catch (RemoteImages.Refused e) {
+                throw new MissingImage(switch (e.reason()) {
+                    case NOT_ALLOWED -> ImportErrorCode.REMOTE_URL_NOT_ALLOWED;
+                    case NOT_PUBLIC -> ImportErrorCode.PRIVATE_ADDRESS;
+                    case FETCH_FAILED -> ImportErrorCode.REMOTE_FETCH_FAILED;
+                }, e.getMessage());
             }
         }
 

@@ -68,7 +68,8 @@ public class ChatCompletionResource {
     @Authorized(Capability.INFERENCE)
     @Operation(summary = "Create a chat completion", description = "OpenAI's chat completions API. `messages` with "
             + "`system`, `user` and `assistant` roles; a user message's content is a text or a list of `text` and "
-            + "`image_url` parts, images as `data:` URLs (PNG or JPEG). `max_tokens` (or `max_completion_tokens`), "
+            + "`image_url` parts, images as `data:` URLs or `https://` URLs of hosts the operator allows (PNG or JPEG). "
+            + "`max_tokens` (or `max_completion_tokens`), "
             + "`temperature` 0 to 2 (default 1; 0 is greedy), `top_p`, `stop` (up to 4), `seed`. `response_format` "
             + "`json_schema` constrains the answer to a JSON document of the schema. With `stream: true` the answer "
             + "comes as server-sent `chat.completion.chunk` events ending with `data: [DONE]`. 429 with "

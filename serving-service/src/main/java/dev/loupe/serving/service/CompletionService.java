@@ -2,6 +2,9 @@ package dev.loupe.serving.service;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -12,11 +15,13 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.Vertx;
 
 import dev.loupe.contracts.governance.v1.Outcome;
 import dev.loupe.contracts.serving.v1.CompletionRequest;
@@ -38,6 +43,7 @@ import dev.loupe.serving.repository.DeploymentRepository;
 import dev.loupe.support.audit.AuditEvents;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
+import dev.loupe.support.net.RemoteImages;
 import dev.loupe.support.security.Caller;
 
 /**
@@ -53,19 +59,26 @@ public class CompletionService {
     private static final int MAX_STOPS = 4;
     private static final int MAX_STOP_LENGTH = 100;
     private static final double MAX_TEMPERATURE = 2;
+    private static final int MAX_URL_LENGTH = 2048;
 
     private final LoadedDeployments loaded;
     private final DeploymentRepository deployments;
     private final ServingConfig config;
 
     private final ResponseCache cache;
+    private final RemoteImages remoteImages;
 
     public CompletionService(LoadedDeployments loaded, DeploymentRepository deployments, ServingConfig config,
-            ResponseCache cache) {
+            ResponseCache cache, Vertx vertx) {
         this.loaded = loaded;
         this.deployments = deployments;
         this.config = config;
         this.cache = cache;
+        ServingConfig.Remote remote = config.requests().remote();
+        this.remoteImages = new RemoteImages(vertx, remote.allowedHosts().orElse(List.of()),
+                config.requests().maxImageBytes(), remote.timeout(),
+                remote.trustStore().map(java.nio.file.Path::toString).orElse(null),
+                remote.trustStorePassword().orElse(null), InetAddress::getAllByName, RemoteImages.PUBLIC_ONLY);
     }
 
     /**
@@ -282,25 +295,19 @@ public class CompletionService {
     }
 
     /** A picture from a {@code data:} URL: PNG or JPEG, base64, within the size limits. */
+    /**
+     * A picture of a request: a {@code data:} URL, or an {@code https://} URL of a host the operator allows (fetched
+     * only at a public address; see {@link RemoteImages}). PNG or JPEG, checked by its first bytes, size-limited.
+     */
     private BufferedImage image(String url, String field) {
-        if (!url.startsWith("data:")) {
-            throw ProblemException.invalid(field, "images must be sent inline as data: URLs; Loupe fetches no remote"
-                    + " URL for inference");
-        }
-        int comma = url.indexOf(',');
-        if (comma < 0 || !url.substring(0, comma).endsWith(";base64")) {
-            throw ProblemException.invalid(field, "a data: URL must be base64-encoded (data:image/png;base64,...)");
-        }
-        // Base64 takes 4 characters for 3 bytes: refuse an oversized picture before decoding it.
-        if ((long) (url.length() - comma - 1) * 3 / 4 > config.requests().maxImageBytes()) {
-            throw ProblemException.invalid(field, "the image is larger than " + config.requests().maxImageBytes()
-                    + " bytes");
-        }
         byte[] bytes;
-        try {
-            bytes = Base64.getMimeDecoder().decode(url.substring(comma + 1));
-        } catch (IllegalArgumentException e) {
-            throw ProblemException.invalid(field, "the data: URL is not valid base64");
+        if (url.startsWith("data:")) {
+            bytes = inline(url, field);
+        } else if (url.startsWith("https://")) {
+            bytes = remote(url, field);
+        } else {
+            throw ProblemException.invalid(field, "an image must be a data: URL, or an https:// URL of a host the"
+                    + " operator allows");
         }
         boolean png = bytes.length > 8 && (bytes[0] & 0xff) == 0x89 && bytes[1] == 'P' && bytes[2] == 'N'
                 && bytes[3] == 'G';
@@ -314,5 +321,48 @@ public class CompletionService {
         } catch (IOException | IllegalArgumentException e) {
             throw ProblemException.invalid(field, "the image cannot be decoded: " + e.getMessage());
         }
+    }
+
+    private byte[] inline(String url, String field) {
+        int comma = url.indexOf(',');
+        if (comma < 0 || !url.substring(0, comma).endsWith(";base64")) {
+            throw ProblemException.invalid(field, "a data: URL must be base64-encoded (data:image/png;base64,...)");
+        }
+        // Base64 takes 4 characters for 3 bytes: refuse an oversized picture before decoding it.
+        if ((long) (url.length() - comma - 1) * 3 / 4 > config.requests().maxImageBytes()) {
+            throw ProblemException.invalid(field, "the image is larger than " + config.requests().maxImageBytes()
+                    + " bytes");
+        }
+        try {
+            return Base64.getMimeDecoder().decode(url.substring(comma + 1));
+        } catch (IllegalArgumentException e) {
+            throw ProblemException.invalid(field, "the data: URL is not valid base64");
+        }
+    }
+
+    /** Blocking: requests are encoded on worker threads. */
+    private byte[] remote(String url, String field) {
+        if (url.length() > MAX_URL_LENGTH) {
+            throw ProblemException.invalid(field, "an image URL is at most " + MAX_URL_LENGTH + " characters");
+        }
+        URI uri;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            throw ProblemException.invalid(field, "the image URL is not a valid URL: " + e.getReason());
+        }
+        if (uri.getHost() == null || uri.getRawUserInfo() != null || uri.getRawFragment() != null) {
+            throw ProblemException.invalid(field, "an image URL names a host, without user information or fragment");
+        }
+        try {
+            return remoteImages.fetch(uri);
+        } catch (RemoteImages.Refused e) {
+            throw ProblemException.invalid(field, e.getMessage());
+        }
+    }
+
+    @PreDestroy
+    void close() throws IOException {
+        remoteImages.close();
     }
 }

@@ -1,4 +1,4 @@
-package dev.loupe.dataset.storage;
+package dev.loupe.support.net;
 
 import java.io.FileInputStream;
 import java.io.IOException;
@@ -28,9 +28,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.loupe.dataset.imports.ImportErrorCode;
-import dev.loupe.dataset.imports.InvalidImageReferenceException;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -42,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * keytool. The server listens on loopback, which the fetcher refuses: the tests that fetch give it a resolver
  * that names loopback and an address policy that lets it through; the others keep the real policy.
  */
-class RemoteImageFetcherTest {
+class RemoteImagesTest {
     private static final String PASSWORD = "test-only";
     private static final byte[] IMAGE = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3, 4};
 
@@ -127,9 +124,9 @@ class RemoteImageFetcherTest {
         return new InetAddress[]{InetAddress.getLoopbackAddress()};
     }
 
-    private RemoteImageFetcher fetcher(List<String> allowed, RemoteImageFetcher.AddressPolicy policy) {
-        return new RemoteImageFetcher(vertx, allowed, 16 * 1024, Duration.ofSeconds(10), trustStore.toString(),
-                PASSWORD, RemoteImageFetcherTest::loopback, policy);
+    private RemoteImages fetcher(List<String> allowed, RemoteImages.AddressPolicy policy) {
+        return new RemoteImages(vertx, allowed, 16 * 1024, Duration.ofSeconds(10), trustStore.toString(),
+                PASSWORD, RemoteImagesTest::loopback, policy);
     }
 
     private static URI url(String host, String path) {
@@ -140,20 +137,20 @@ class RemoteImageFetcherTest {
         return HITS.getOrDefault(path, new AtomicInteger()).get();
     }
 
-    private static ImportErrorCode refusal(RemoteImageFetcher fetcher, URI url) {
-        return assertThrows(InvalidImageReferenceException.class, () -> fetcher.fetch(url)).code();
+    private static RemoteImages.Reason refusal(RemoteImages fetcher, URI url) {
+        return assertThrows(RemoteImages.Refused.class, () -> fetcher.fetch(url)).reason();
     }
 
     @Test
     void aHostOffTheAllowListIsRefusedWithoutARequest() throws Exception {
         int before = hits("/cat.png");
-        try (RemoteImageFetcher fetcher = fetcher(List.of("other.test"), (address, host) -> {
+        try (RemoteImages fetcher = fetcher(List.of("other.test"), (address, host) -> {
         })) {
-            assertEquals(ImportErrorCode.REMOTE_URL_NOT_ALLOWED, refusal(fetcher, url("images.test", "/cat.png")));
+            assertEquals(RemoteImages.Reason.NOT_ALLOWED, refusal(fetcher, url("images.test", "/cat.png")));
         }
-        try (RemoteImageFetcher fetcher = fetcher(List.of(), (address, host) -> {
+        try (RemoteImages fetcher = fetcher(List.of(), (address, host) -> {
         })) {
-            assertEquals(ImportErrorCode.REMOTE_URL_NOT_ALLOWED, refusal(fetcher, url("images.test", "/cat.png")));
+            assertEquals(RemoteImages.Reason.NOT_ALLOWED, refusal(fetcher, url("images.test", "/cat.png")));
         }
         assertEquals(before, hits("/cat.png"));
     }
@@ -161,38 +158,38 @@ class RemoteImageFetcherTest {
     @Test
     void anAllowedNameThatResolvesToLoopbackIsRefusedWithoutARequest() throws Exception {
         int before = hits("/cat.png");
-        try (RemoteImageFetcher fetcher = fetcher(List.of("images.test"), RemoteImageFetcher.PUBLIC_ONLY)) {
-            assertEquals(ImportErrorCode.PRIVATE_ADDRESS, refusal(fetcher, url("images.test", "/cat.png")));
+        try (RemoteImages fetcher = fetcher(List.of("images.test"), RemoteImages.PUBLIC_ONLY)) {
+            assertEquals(RemoteImages.Reason.NOT_PUBLIC, refusal(fetcher, url("images.test", "/cat.png")));
         }
         assertEquals(before, hits("/cat.png"));
     }
 
     @Test
     void anAllowedHostIsFetchedOverVerifiedTls() throws Exception {
-        try (RemoteImageFetcher fetcher = fetcher(List.of("*.test"), (address, host) -> {
+        try (RemoteImages fetcher = fetcher(List.of("*.test"), (address, host) -> {
         })) {
             assertArrayEquals(IMAGE, fetcher.fetch(url("images.test", "/cat.png")));
             // Another allowed name on the same address: its certificate does not name it, so TLS refuses.
-            assertEquals(ImportErrorCode.REMOTE_FETCH_FAILED, refusal(fetcher, url("other.test", "/cat.png")));
+            assertEquals(RemoteImages.Reason.FETCH_FAILED, refusal(fetcher, url("other.test", "/cat.png")));
         }
     }
 
     @Test
     void redirectsErrorsAndOversizedBodiesFail() throws Exception {
-        try (RemoteImageFetcher fetcher = fetcher(List.of("images.test"), (address, host) -> {
+        try (RemoteImages fetcher = fetcher(List.of("images.test"), (address, host) -> {
         })) {
             int before = hits("/cat.png");
-            assertEquals(ImportErrorCode.REMOTE_FETCH_FAILED, refusal(fetcher, url("images.test", "/moved.png")));
+            assertEquals(RemoteImages.Reason.FETCH_FAILED, refusal(fetcher, url("images.test", "/moved.png")));
             assertEquals(before, hits("/cat.png"), "the redirect was not followed");
-            assertEquals(ImportErrorCode.REMOTE_FETCH_FAILED, refusal(fetcher, url("images.test", "/missing.png")));
-            assertEquals(ImportErrorCode.REMOTE_FETCH_FAILED, refusal(fetcher, url("images.test", "/huge.png")));
+            assertEquals(RemoteImages.Reason.FETCH_FAILED, refusal(fetcher, url("images.test", "/missing.png")));
+            assertEquals(RemoteImages.Reason.FETCH_FAILED, refusal(fetcher, url("images.test", "/huge.png")));
         }
     }
 
     @Test
     void aWildcardCoversSubdomainsOnly() throws Exception {
-        try (RemoteImageFetcher fetcher = fetcher(List.of("*.example.org", "Images.Example.com"),
-                RemoteImageFetcher.PUBLIC_ONLY)) {
+        try (RemoteImages fetcher = fetcher(List.of("*.example.org", "Images.Example.com"),
+                RemoteImages.PUBLIC_ONLY)) {
             assertTrue(fetcher.allowed("scans.example.org"));
             assertTrue(fetcher.allowed("a.b.example.org"));
             assertFalse(fetcher.allowed("example.org"));

@@ -1,4 +1,4 @@
-package dev.loupe.dataset.storage;
+package dev.loupe.support.net;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -25,19 +25,41 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.PfxOptions;
 import io.vertx.core.net.SocketAddress;
 
-import dev.loupe.dataset.imports.ImageReferences;
-import dev.loupe.dataset.imports.ImportErrorCode;
-import dev.loupe.dataset.imports.InvalidImageReferenceException;
-
 /**
- * Fetches the {@code https://} images records name, for imports, and only those the operator allows. A host must
+ * Fetches {@code https://} images (named by import records, or by inference requests), and only those the
+ * operator allows. A host must
  * be on the allow-list; its name is resolved here and every address it resolves to must be public (a public name
  * can point at a private address); then the connection goes to the address that was checked, never to a second
  * lookup of the name, so the answer cannot change in between (DNS rebinding). TLS still verifies the certificate
  * against the host name. Redirects are not followed; the size limit is enforced while the body arrives. Blocking:
- * called on the import's worker thread.
+ * called on a worker thread.
  */
-public final class RemoteImageFetcher implements AutoCloseable {
+public final class RemoteImages implements AutoCloseable {
+
+    /** Why an image is not fetched. */
+    public enum Reason {
+        /** The host is not on the allow-list. */
+        NOT_ALLOWED,
+        /** The host resolves to an address that is not public. */
+        NOT_PUBLIC,
+        /** The host did not answer with the image in time and within the size limit. */
+        FETCH_FAILED
+    }
+
+    /** An image not fetched, and why, in words for the caller. */
+    public static final class Refused extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final Reason reason;
+
+        public Refused(Reason reason, String message) {
+            super(message);
+            this.reason = reason;
+        }
+
+        public Reason reason() {
+            return reason;
+        }
+    }
 
     /** Looks up a host name; the system resolver outside tests. */
     @FunctionalInterface
@@ -48,10 +70,15 @@ public final class RemoteImageFetcher implements AutoCloseable {
     /** Decides whether a resolved address may be connected to; {@link #PUBLIC_ONLY} outside tests. */
     @FunctionalInterface
     public interface AddressPolicy {
-        void check(InetAddress address, String host) throws InvalidImageReferenceException;
+        void check(InetAddress address, String host) throws Refused;
     }
 
-    public static final AddressPolicy PUBLIC_ONLY = ImageReferences::checkPublicAddress;
+    public static final AddressPolicy PUBLIC_ONLY = (address, host) -> {
+        java.util.Optional<String> why = PublicAddresses.whyNotPublic(address);
+        if (why.isPresent()) {
+            throw new Refused(Reason.NOT_PUBLIC, "the host " + host + " is not a public address: " + why.get());
+        }
+    };
 
     private final List<String> allowedHosts;
     private final long maxBytes;
@@ -64,7 +91,7 @@ public final class RemoteImageFetcher implements AutoCloseable {
      * @param allowedHosts exact host names, or {@code *.domain} for every subdomain of one; empty refuses all
      * @param trustStore a PKCS#12 trust store, or null for the JVM's certificate authorities
      */
-    public RemoteImageFetcher(Vertx vertx, List<String> allowedHosts, long maxBytes, Duration timeout,
+    public RemoteImages(Vertx vertx, List<String> allowedHosts, long maxBytes, Duration timeout,
             String trustStore, String trustStorePassword, Resolver resolver, AddressPolicy addresses) {
         this.allowedHosts = allowedHosts.stream().map(host -> host.toLowerCase(Locale.ROOT)).toList();
         this.maxBytes = maxBytes;
@@ -96,19 +123,18 @@ public final class RemoteImageFetcher implements AutoCloseable {
     /**
      * The image's bytes.
      *
-     * @throws InvalidImageReferenceException {@code remote_url_not_allowed} for a host not on the allow-list,
-     *         {@code private_address} for one that resolves to an address that is not public,
-     *         {@code remote_fetch_failed} when the host does not answer with the image in time and within the size
-     *         limit
+     * @throws Refused {@link Reason#NOT_ALLOWED} for a host not on the allow-list, {@link Reason#NOT_PUBLIC} for one
+     *         that resolves to an address that is not public, {@link Reason#FETCH_FAILED} when the host does not
+     *         answer with the image in time and within the size limit
      */
-    public byte[] fetch(URI url) throws InvalidImageReferenceException {
+    public byte[] fetch(URI url) throws Refused {
         String host = url.getHost().toLowerCase(Locale.ROOT);
         if (host.endsWith(".")) {
             host = host.substring(0, host.length() - 1);
         }
         if (!allowed(host)) {
-            throw new InvalidImageReferenceException(ImportErrorCode.REMOTE_URL_NOT_ALLOWED, "the host " + host
-                    + " is not on the operator's allow-list for remote images; upload the file instead");
+            throw new Refused(Reason.NOT_ALLOWED, "the host " + host
+                    + " is not on the operator's allow-list for remote images; send the picture itself instead");
         }
         InetAddress[] resolved;
         try {
@@ -189,9 +215,8 @@ public final class RemoteImageFetcher implements AutoCloseable {
         return done.future();
     }
 
-    private static InvalidImageReferenceException failed(String host, String why) {
-        return new InvalidImageReferenceException(ImportErrorCode.REMOTE_FETCH_FAILED,
-                "the image could not be fetched from " + host + ": " + why);
+    private static Refused failed(String host, String why) {
+        return new Refused(Reason.FETCH_FAILED, "the image could not be fetched from " + host + ": " + why);
     }
 
     @Override
