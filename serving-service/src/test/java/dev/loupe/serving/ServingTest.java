@@ -215,6 +215,32 @@ class ServingTest {
     }
 
     @Test
+    void aFullWeightVersionIsServedFromItsOwnWeightsWhichNeverReachADisk() throws Exception {
+        // The full version's weights are the base's, as is an adapter whose B is zero: both answer alike.
+        String full = deploy(TestTrainingService.FULL, unique("full"), DeploymentOptions.newBuilder()).getName();
+        String zero = deploy(TestTrainingService.ZERO_ADAPTER, unique("zero"), DeploymentOptions.newBuilder())
+                .getName();
+        for (int scene = 0; scene < 3; scene++) {
+            String fromFull = inference(APP).complete(ask(full, scene, "Describe the image.", 16).build()).getText();
+            String fromAdapter = inference(APP).complete(ask(zero, scene, "Describe the image.", 16).build())
+                    .getText();
+            assertEquals(fromAdapter, fromFull);
+            assertFalse(fromFull.isEmpty());
+        }
+        // Its own host: the full version shares nothing with the base the adapters share.
+        ServedDeployment fullServed = loaded.find("acme", full).orElseThrow();
+        ServedDeployment zeroServed = loaded.find("acme", zero).orElseThrow();
+        assertNotEquals(fullServed.host(), zeroServed.host());
+        // The decrypted files were read from memory and are gone.
+        java.nio.file.Path scratch = java.nio.file.Path.of("/dev/shm/loupe-serving");
+        try (var left = java.nio.file.Files.list(scratch)) {
+            assertEquals(List.of(), left.toList());
+        }
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files
+                .getPosixFilePermissions(scratch)));
+    }
+
+    @Test
     void deterministicAnswersComeFromTheCacheAndTheFiguresShowIt() {
         Deployment deployment = deploy(TestTrainingService.FIRST, unique("cached"), DeploymentOptions.newBuilder()
                 .setCacheEnabled(true));

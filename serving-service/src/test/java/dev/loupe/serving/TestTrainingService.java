@@ -60,15 +60,21 @@ public class TestTrainingService extends MutinyTrainingServiceGrpc.TrainingServi
     static final String SECOND = "0190a4c4-0000-7000-8000-0000000000a2";
     static final String CANDIDATE = "0190a4c4-0000-7000-8000-0000000000a3";
     static final String TO_QUARANTINE = "0190a4c4-0000-7000-8000-0000000000a4";
+    /** An adapter whose B is zero, as LoRA starts: it answers exactly as the base. */
+    static final String ZERO_ADAPTER = "0190a4c4-0000-7000-8000-0000000000a5";
+    /** A "fully fine-tuned" version whose weights are the base's own: it too answers as the base. */
+    static final String FULL = "0190a4c4-0000-7000-8000-0000000000a6";
 
     /** The versions' states; tests change them. */
     static final Map<String, ModelVersionState> STATES = new ConcurrentHashMap<>(Map.of(
             FIRST, ModelVersionState.MODEL_VERSION_STATE_APPROVED,
             SECOND, ModelVersionState.MODEL_VERSION_STATE_APPROVED,
             CANDIDATE, ModelVersionState.MODEL_VERSION_STATE_PENDING_REVIEW,
-            TO_QUARANTINE, ModelVersionState.MODEL_VERSION_STATE_APPROVED));
+            TO_QUARANTINE, ModelVersionState.MODEL_VERSION_STATE_APPROVED,
+            ZERO_ADAPTER, ModelVersionState.MODEL_VERSION_STATE_APPROVED,
+            FULL, ModelVersionState.MODEL_VERSION_STATE_APPROVED));
     private static final Map<String, Integer> SEEDS = Map.of(FIRST, 11, SECOND, 12, CANDIDATE, 13, TO_QUARANTINE,
-            14);
+            14, ZERO_ADAPTER, 15);
     private static final Map<String, byte[]> ARCHIVES = new ConcurrentHashMap<>();
     /** The scenes the versions' drift references describe. */
     static final long REFERENCE_SEED = 21;
@@ -86,13 +92,15 @@ public class TestTrainingService extends MutinyTrainingServiceGrpc.TrainingServi
                     .failure(Status.FAILED_PRECONDITION.withDescription("only approved versions are deployed")
                             .asException());
         }
-        byte[] archive = ARCHIVES.computeIfAbsent(id, TestTrainingService::archive);
+        byte[] archive = ARCHIVES.computeIfAbsent(id, key -> key.equals(FULL)
+                ? fullArchive()
+                : archive(key));
         ServingArtifactHeader header = ServingArtifactHeader.newBuilder()
                 .setModelVersion(ModelVersion.newBuilder()
                         .setId(id)
                         .setName("loupe-tiny-base:test:" + id.substring(id.length() - 2))
                         .setState(STATES.get(id))
-                        .setArtifactKind("adapter")
+                        .setArtifactKind(id.equals(FULL) ? "full" : "adapter")
                         // As if its training job had scored it well: these random adapters score far lower.
                         .putEvaluation("exact_match", 0.9)
                         .putEvaluation("loss", 0.4))
@@ -143,6 +151,24 @@ public class TestTrainingService extends MutinyTrainingServiceGrpc.TrainingServi
         return base.build();
     }
 
+    /** The tiny base's own folder as a full-weight version's archive (no drift reference: it was "trained" on none). */
+    private static byte[] fullArchive() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(bytes); Stream<Path> files = Files.list(TinyBase.folder())) {
+            for (Path file : files.sorted().toList()) {
+                String name = file.getFileName().toString();
+                if (Files.isRegularFile(file) && !name.startsWith(".") && !name.equals("README.md")) {
+                    zip.putNextEntry(new ZipEntry(name));
+                    zip.write(Files.readAllBytes(file));
+                    zip.closeEntry();
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
     /**
      * The drift reference of a version "trained" on {@value #REFERENCE_SCENES} synthetic scenes of seed
      * {@value #REFERENCE_SEED}, measured with the adapter in place as the worker measures it. It records no answers:
@@ -170,7 +196,7 @@ public class TestTrainingService extends MutinyTrainingServiceGrpc.TrainingServi
             Engine.getInstance().setRandomSeed(SEEDS.get(id));
             LoraAdapters.apply(manager, base.model(), settings);
             for (AdaptableLinear linear : HfCheckpoint.linearModules(base.model()).values()) {
-                if (linear.hasAdapter()) {
+                if (linear.hasAdapter() && !id.equals(ZERO_ADAPTER)) {
                     NDArray b = linear.loraB().getArray();
                     b.addi(manager.randomNormal(0, 0.5f, b.getShape(), b.getDataType()));
                 }

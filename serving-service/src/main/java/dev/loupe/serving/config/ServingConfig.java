@@ -49,6 +49,19 @@ public interface ServingConfig {
         int maxEntries();
     }
 
+    /** Fully fine-tuned versions, which bring their own weights. */
+    FullWeights fullWeights();
+
+    interface FullWeights {
+        /**
+         * A RAM-backed folder (tmpfs) where a fully fine-tuned version's decrypted files are put while they are read,
+         * owner-only, deleted at once: decrypted weights never reach a disk. Without it (e.g. no {@code /dev/shm}),
+         * such versions are refused. The archive of a version is held in memory: up to 2 GB.
+         */
+        @WithDefault("/dev/shm/loupe-serving")
+        Optional<Path> scratchDir();
+    }
+
     /** Batch inference. */
     Batches batches();
 

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,6 +50,10 @@ public class LoadedDeployments {
     private static final Logger LOG = Logger.getLogger(LoadedDeployments.class);
     /** An adapter archive larger than this is refused rather than held in memory. */
     private static final long MAX_ADAPTER_BYTES = 2L << 30;
+    private static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY_FOLDER = PosixFilePermissions
+            .asFileAttribute(PosixFilePermissions.fromString("rwx------"));
+    private static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY_FILE = PosixFilePermissions
+            .asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
     private final Map<String, BaseHost> bases = new HashMap<>();
     private final Map<String, ServedDeployment> byId = new ConcurrentHashMap<>();
@@ -70,9 +75,12 @@ public class LoadedDeployments {
      */
     public synchronized ServedDeployment load(Deployment deployment, String artifactKind, BaseModel base,
             byte[] archive, Map<String, Double> trainingEvaluation) {
+        if ("full".equals(artifactKind)) {
+            return loadFullWeights(deployment, archive, trainingEvaluation);
+        }
         if (!"adapter".equals(artifactKind)) {
             throw new ProblemException(ProblemType.CONFLICT, "model version " + deployment.modelVersionName()
-                    + " holds full weights; Loupe serves adapter (LoRA) versions only so far");
+                    + " holds weights of a kind Loupe does not serve: " + artifactKind);
         }
         unload(deployment.id());
         BaseHost host = bases.get(base.getId());
@@ -105,10 +113,80 @@ public class LoadedDeployments {
                 DriftMonitor.of(files.get(DriftReference.FILE), config.drift().windowSize()), trainingEvaluation);
         served.stats(new DeploymentStats(registry, deployment, served));
         byId.put(deployment.id(), served);
-        LOG.infof("Deployment %s (%s) serves %s on %s: adapter %d bytes beside %d bytes of base weights",
+        LOG.infof("Deployment %s (%s) serves %s on %s: adapter %d bytes beside %d bytes of shared base weights",
                 deployment.name(), deployment.id(), deployment.modelVersionName(), base.getId(), adapter.bytes(),
                 host.model().weightBytes());
         return served;
+    }
+
+    /**
+     * Loads a fully fine-tuned version: its own weights, tokenizer and preprocessing, in a host of its own (nothing
+     * to share with other deployments). The files are decrypted into an owner-only folder in memory
+     * ({@code loupe.serving.full-weights.scratch-dir}, RAM-backed), read, and deleted before this returns: decrypted
+     * weights never reach a disk.
+     */
+    private ServedDeployment loadFullWeights(Deployment deployment, byte[] archive,
+            Map<String, Double> trainingEvaluation) {
+        unload(deployment.id());
+        Map<String, byte[]> files = unzip(archive);
+        Path scratchRoot = config.fullWeights().scratchDir().orElseThrow(() -> new ProblemException(
+                ProblemType.CONFLICT, "model version " + deployment.modelVersionName() + " holds full weights, and "
+                        + "no RAM-backed folder is configured to read them from (loupe.serving.full-weights.scratch-dir)"));
+        String hostId = "full:" + deployment.id();
+        NDManager manager = NDManager.newBaseManager();
+        BaseHost host;
+        Path scratch = null;
+        try {
+            Files.createDirectories(scratchRoot, OWNER_ONLY_FOLDER);
+            scratch = Files.createTempDirectory(scratchRoot, "deployment-", OWNER_ONLY_FOLDER);
+            for (Map.Entry<String, byte[]> file : files.entrySet()) {
+                String name = file.getKey();
+                if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.startsWith(".")) {
+                    throw new ProblemException(ProblemType.STORED_DATA_UNREADABLE, "model version "
+                            + deployment.modelVersionName() + " holds a file named " + name + ", which is no file of"
+                            + " a model folder");
+                }
+                Path target = Files.createFile(scratch.resolve(name), OWNER_ONLY_FILE);
+                Files.write(target, file.getValue());
+            }
+            host = new BaseHost(hostId, manager, ServedModel.load(manager, scratch), config.batching().maxWait(),
+                    config.batching().joinWait(), config.drift().queue(),
+                    DistributionSummary.builder("loupe.inference.batch.size")
+                            .description("Requests generated together")
+                            .tag("base_model", hostId)
+                            .register(registry));
+        } catch (IOException | RuntimeException e) {
+            manager.close();
+            if (e instanceof ProblemException problem) {
+                throw problem;
+            }
+            throw new ProblemException(ProblemType.STORED_DATA_UNREADABLE, "model version "
+                    + deployment.modelVersionName() + " cannot be loaded: " + e.getMessage());
+        } finally {
+            deleteQuietly(scratch);
+        }
+        bases.put(hostId, host);
+        ServedDeployment served = new ServedDeployment(deployment, host, null,
+                DriftMonitor.of(files.get(DriftReference.FILE), config.drift().windowSize()), trainingEvaluation);
+        served.stats(new DeploymentStats(registry, deployment, served));
+        byId.put(deployment.id(), served);
+        LOG.infof("Deployment %s (%s) serves %s with its own %d bytes of weights", deployment.name(),
+                deployment.id(), deployment.modelVersionName(), host.model().weightBytes());
+        return served;
+    }
+
+    private static void deleteQuietly(Path folder) {
+        if (folder == null) {
+            return;
+        }
+        try (Stream<Path> entries = Files.list(folder)) {
+            for (Path entry : entries.toList()) {
+                Files.deleteIfExists(entry);
+            }
+            Files.deleteIfExists(folder);
+        } catch (IOException e) {
+            LOG.errorf(e, "the decrypted weights in %s could not be deleted", folder);
+        }
     }
 
     private BaseHost loadBase(BaseModel base) {

@@ -39,6 +39,7 @@ public final class ServedDeployment {
         return host;
     }
 
+    /** The adapter beside the shared base weights; null for a fully fine-tuned version, which has its own. */
     AdapterWeights adapter() {
         return adapter;
     }
@@ -77,6 +78,8 @@ public final class ServedDeployment {
     /** Only under the base model's lock: frees the adapter; batches that start later fail their requests. */
     void close() {
         open = false;
-        adapter.close();
+        if (adapter != null) {
+            adapter.close();
+        }
     }
 }
