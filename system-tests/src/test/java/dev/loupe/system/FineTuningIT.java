@@ -349,6 +349,55 @@ class FineTuningIT {
     }
 
     @Test
+    void aFullFineTuneDeploysWithItsOwnWeights() {
+        String id = as("acme-engineer").contentType("application/json")
+                .body(Map.of("model", "loupe-tiny-base", "dataset_version", versionId, "method", Map.of("type",
+                        "full"), "hyperparameters", Map.of("epochs", 1, "batch_size", 16, "learning_rate", 0.0005),
+                        "seed", 7, "suffix", "full"))
+                .post("/v1/fine-tuning/jobs")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
+        JsonPath job = awaitJob(id, Duration.ofMinutes(5),
+                j -> List.of("succeeded", "failed", "cancelled").contains(j.getString("status")));
+        assertEquals("succeeded", job.getString("status"), job.prettify());
+        String version = job.getString("result_model_version");
+        as("acme-engineer").get("/v1/models/" + version).then().statusCode(200).body("artifact_kind",
+                equalTo("full"));
+        as("acme-compliance").contentType("application/json")
+                .body(Map.of("comment", "full weights"))
+                .post("/v1/models/" + version + "/approvals")
+                .then()
+                .statusCode(200);
+
+        String name = Gateway.uniqueName("full");
+        String deployment = as("acme-engineer").contentType("application/json")
+                .body(Map.of("model", version, "name", name))
+                .post("/v1/deployments")
+                .then()
+                .statusCode(201)
+                .body("status", equalTo("ready"))
+                .extract()
+                .path("id");
+        try {
+            as("acme-app").contentType("application/json")
+                    .body(chatRequest(name, new SyntheticScenes(5000).scene(1)))
+                    .post("/v1/chat/completions")
+                    .then()
+                    .statusCode(200)
+                    .body("choices[0].message.role", equalTo("assistant"));
+            // Its worker measured the drift reference with the fully trained model; it came with the weights.
+            as("acme-engineer").get("/v1/deployments/" + deployment + "/monitoring")
+                    .then()
+                    .statusCode(200)
+                    .body("drift.monitored", equalTo(true));
+        } finally {
+            as("acme-engineer").delete("/v1/deployments/" + deployment).then().statusCode(204);
+        }
+    }
+
+    @Test
     void aCancelledJobsWorkerIsGoneWithinTenSeconds() {
         String id = as("acme-engineer").contentType("application/json")
                 .body(loraJob(200))
