@@ -3,10 +3,11 @@ package dev.loupe.dataset.config;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+
+import dev.loupe.support.net.RemoteImageSettings;
 
 /** The dataset-service's settings. */
 @ConfigMapping(prefix = "loupe.dataset")
@@ -65,34 +66,12 @@ public interface DatasetConfig {
         @WithDefault("4096")
         int maxSequenceTokens();
 
-        /** Fetching remote {@code https://} images. */
-        Remote remote();
+        /** Fetching remote {@code https://} images (the allow-list is empty by default: all refused). */
+        RemoteImageSettings remote();
 
         /** Folder of the encrypted temporary files of uploads while their import runs. */
         @WithDefault(".local/dataset-spool")
         Path spoolDir();
-    }
-
-    interface Remote {
-        /**
-         * Hosts whose {@code https://} images an import may fetch: exact names ({@code images.example.org}) or
-         * every subdomain of one ({@code *.example.org}). Empty (the default): every remote image is refused.
-         * Whatever the list, a host that resolves to a loopback, link-local or private address is refused.
-         */
-        Optional<List<String>> allowedHosts();
-
-        /** How long one image may take, connection included. */
-        @WithDefault("20S")
-        Duration timeout();
-
-        /**
-         * A PKCS#12 trust store for the hosts' certificates, when they are not signed by a certificate authority
-         * the JVM trusts.
-         */
-        Optional<Path> trustStore();
-
-        /** Its password. */
-        Optional<String> trustStorePassword();
     }
 
     interface Blobs {

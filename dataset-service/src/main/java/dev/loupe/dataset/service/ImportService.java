@@ -3,9 +3,7 @@ package dev.loupe.dataset.service;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -60,7 +58,6 @@ import dev.loupe.dataset.imports.ImportMode;
 import dev.loupe.dataset.imports.ImportRecord;
 import dev.loupe.dataset.imports.ImportReport;
 import dev.loupe.dataset.imports.ImportValidator;
-import dev.loupe.dataset.imports.InvalidImageReferenceException;
 import dev.loupe.dataset.imports.RejectedLine;
 import dev.loupe.dataset.imports.TokenEstimator;
 import dev.loupe.dataset.repository.OutboxRepository;
@@ -122,11 +119,7 @@ public class ImportService {
     public ImportService(Pool pool, DataKeys dataKeys, KeyedHashes keyedHashes, BlobStore blobs,
             DatasetConfig config, BlobSweeper sweeper, RecordService records, OutboxRepository outbox, Vertx vertx) {
         this.importSlots = new Semaphore(config.imports().maxConcurrent());
-        DatasetConfig.Remote remote = config.imports().remote();
-        this.remoteImages = new RemoteImages(vertx, remote.allowedHosts().orElse(List.of()),
-                config.imports().maxImageBytes(), remote.timeout(),
-                remote.trustStore().map(Path::toString).orElse(null), remote.trustStorePassword().orElse(null),
-                InetAddress::getAllByName, RemoteImages.PUBLIC_ONLY);
+        this.remoteImages = RemoteImages.of(vertx, config.imports().remote(), config.imports().maxImageBytes());
         this.sweeper = sweeper;
         this.records = records;
         this.outbox = outbox;

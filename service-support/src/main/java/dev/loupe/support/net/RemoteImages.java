@@ -110,6 +110,17 @@ public final class RemoteImages implements AutoCloseable {
         this.client = vertx.createHttpClient(options);
     }
 
+    /**
+     * A fetcher with the service's settings, the system's resolver and {@link #PUBLIC_ONLY}.
+     *
+     * @param maxBytes the largest picture
+     */
+    public static RemoteImages of(Vertx vertx, RemoteImageSettings settings, long maxBytes) {
+        return new RemoteImages(vertx, settings.allowedHosts().orElse(List.of()), maxBytes, settings.timeout(),
+                settings.trustStore().map(java.nio.file.Path::toString).orElse(null),
+                settings.trustStorePassword().orElse(null), InetAddress::getAllByName, PUBLIC_ONLY);
+    }
+
     /** Whether the allow-list names the host. */
     boolean allowed(String host) {
         for (String allowed : allowedHosts) {

@@ -2,11 +2,12 @@ package dev.loupe.serving.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+
+import dev.loupe.support.net.RemoteImageSettings;
 
 /** The serving-service's settings. */
 @ConfigMapping(prefix = "loupe.serving")
@@ -157,26 +158,7 @@ public interface ServingConfig {
         @WithDefault("120S")
         Duration timeout();
 
-        /** Pictures sent as {@code https://} URLs. */
-        Remote remote();
-    }
-
-    interface Remote {
-        /**
-         * Hosts whose {@code https://} pictures requests may name: exact names ({@code images.example.org}) or every
-         * subdomain of one ({@code *.example.org}). Empty (the default): only {@code data:} URLs are taken. Whatever
-         * the list, a host that resolves to a loopback, link-local or private address is refused.
-         */
-        Optional<List<String>> allowedHosts();
-
-        /** How long one picture may take, connection included. */
-        @WithDefault("20S")
-        Duration timeout();
-
-        /** A PKCS#12 trust store for the hosts' certificates, when no certificate authority the JVM trusts signs them. */
-        Optional<Path> trustStore();
-
-        /** Its password. */
-        Optional<String> trustStorePassword();
+        /** Pictures sent as {@code https://} URLs (the allow-list is empty by default: only data: URLs). */
+        RemoteImageSettings remote();
     }
 }

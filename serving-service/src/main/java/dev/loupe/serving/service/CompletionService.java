@@ -2,7 +2,6 @@ package dev.loupe.serving.service;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.security.SecureRandom;
@@ -74,11 +73,7 @@ public class CompletionService {
         this.deployments = deployments;
         this.config = config;
         this.cache = cache;
-        ServingConfig.Remote remote = config.requests().remote();
-        this.remoteImages = new RemoteImages(vertx, remote.allowedHosts().orElse(List.of()),
-                config.requests().maxImageBytes(), remote.timeout(),
-                remote.trustStore().map(java.nio.file.Path::toString).orElse(null),
-                remote.trustStorePassword().orElse(null), InetAddress::getAllByName, RemoteImages.PUBLIC_ONLY);
+        this.remoteImages = RemoteImages.of(vertx, config.requests().remote(), config.requests().maxImageBytes());
     }
 
     /**
