@@ -49,6 +49,7 @@ public final class AdapterWeights implements AutoCloseable {
         double scaling = settings.alpha() / settings.rank();
         NDManager manager = parent.newSubManager();
         try (SafetensorsFile weights = SafetensorsFile.read(LoraAdapters.WEIGHTS_FILE, safetensors)) {
+            Map<String, String> stored = LoraAdapters.storedNames(weights);
             Map<AdaptableLinear, AdaptableLinear.ServedAdapter> layers = new LinkedHashMap<>();
             long bytes = 0;
             for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
@@ -60,9 +61,11 @@ public final class AdapterWeights implements AutoCloseable {
                 long out = base.getShape().get(0);
                 long in = base.getShape().get(1);
                 // Stored as PEFT stores them (A [r, in], B [out, r]); held transposed, as the forward pass uses them.
-                NDArray a = tensor(manager, weights, LoraAdapters.tensorName(module.getKey(), "lora_A"),
+                String aName = LoraAdapters.tensorName(module.getKey(), "lora_A");
+                String bName = LoraAdapters.tensorName(module.getKey(), "lora_B");
+                NDArray a = tensor(manager, weights, stored.getOrDefault(aName, aName),
                         new Shape(settings.rank(), in), base.getDataType()).transpose();
-                NDArray b = tensor(manager, weights, LoraAdapters.tensorName(module.getKey(), "lora_B"),
+                NDArray b = tensor(manager, weights, stored.getOrDefault(bName, bName),
                         new Shape(out, settings.rank()), base.getDataType()).transpose();
                 layers.put(module.getValue(), new AdaptableLinear.ServedAdapter(a, b, scaling));
                 bytes += (a.size() + b.size()) * base.getDataType().getNumOfBytes();

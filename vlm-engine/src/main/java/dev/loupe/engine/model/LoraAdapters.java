@@ -103,11 +103,14 @@ public final class LoraAdapters {
         LoraSettings settings = settings(Files.readAllBytes(folder.resolve(CONFIG_FILE)));
         apply(manager, model, settings);
         try (SafetensorsFile weights = SafetensorsFile.open(folder.resolve(WEIGHTS_FILE))) {
+            Map<String, String> stored = storedNames(weights);
             for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
                 AdaptableLinear linear = module.getValue();
                 if (linear.hasAdapter()) {
-                    copy(weights, tensorName(module.getKey(), "lora_A"), linear.loraA().getArray());
-                    copy(weights, tensorName(module.getKey(), "lora_B"), linear.loraB().getArray());
+                    String a = tensorName(module.getKey(), "lora_A");
+                    String b = tensorName(module.getKey(), "lora_B");
+                    copy(weights, stored.getOrDefault(a, a), linear.loraA().getArray());
+                    copy(weights, stored.getOrDefault(b, b), linear.loraB().getArray());
                 }
             }
         }
@@ -137,6 +140,21 @@ public final class LoraAdapters {
         return new LoraSettings(config.path("r").asInt(), config.path("lora_alpha").asDouble(),
                 (float) config.path("lora_dropout").asDouble(), List.of(names.split("\\|")),
                 config.path("loupe_vision_encoder").asBoolean(false));
+    }
+
+    /**
+     * The tensor names an adapter file stores, by the names Loupe looks up ({@link #tensorName}): PEFT on newer
+     * transformers writes {@code base_model.model.model.language_model...} where older ones (and Loupe) write
+     * {@code base_model.model.language_model.model...}; both mean the same module.
+     */
+    static Map<String, String> storedNames(SafetensorsFile weights) {
+        Map<String, String> names = new java.util.HashMap<>();
+        for (String stored : weights.tensors().keySet()) {
+            names.put(stored.startsWith(PREFIX)
+                    ? PREFIX + HfCheckpoint.canonical(stored.substring(PREFIX.length()))
+                    : stored, stored);
+        }
+        return names;
     }
 
     /** The name of a module's adapter tensor in the PEFT layout. */

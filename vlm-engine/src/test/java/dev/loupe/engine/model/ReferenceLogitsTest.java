@@ -46,44 +46,74 @@ class ReferenceLogitsTest {
             LlavaModel model = HfCheckpoint.load(manager, folder, DataType.FLOAT32);
             assertEquals(-2, model.config().visionFeatureLayer());
             assertArrayEquals(new long[]{2, 25}, reference.tensors().get("input_ids").shape());
-
-            int rows = ROWS.length;
-            int length = ROWS[0].length;
-            long[] flat = new long[rows * length];
-            boolean[][] isToken = new boolean[rows][length];
-            for (int b = 0; b < rows; b++) {
-                System.arraycopy(ROWS[b], 0, flat, b * length, length);
-                for (int t = 0; t < length; t++) {
-                    isToken[b][t] = b == 0 || t >= PADDING;
-                }
-            }
-            NDArray ids = manager.create(flat, new Shape(rows, length));
-            NDArray pixels = manager.create(reference.readFloats("pixel_values"), new Shape(rows, 3, 32, 32));
-            float[] ours = model.step(new ParameterStore(manager, false), ids, isToken, pixels, null, false)
-                    .toFloatArray();
-            float[] theirs = reference.readFloats("logits");
-            assertEquals(theirs.length, ours.length);
-
-            int vocabulary = model.config().textConfig().vocabSize();
-            double largest = 0;
-            double worst = 0;
-            for (int b = 0; b < rows; b++) {
-                for (int t = 0; t < length; t++) {
-                    if (!isToken[b][t]) {
-                        continue; // transformers' logits at padding are not meaningful
-                    }
-                    for (int v = 0; v < vocabulary; v++) {
-                        int at = (b * length + t) * vocabulary + v;
-                        largest = Math.max(largest, Math.abs(theirs[at]));
-                        worst = Math.max(worst, Math.abs(theirs[at] - ours[at]));
-                    }
-                }
-            }
-            assertTrue(largest > 0.5, "the reference logits are not trivially small: " + largest);
-            System.out.printf("logits against transformers: largest difference %.2e (logits up to %.2f)%n", worst,
-                    largest);
-            assertTrue(worst < 1e-4, "largest difference to transformers " + worst);
+            assertSameLogits(manager, model, reference, reference.readFloats("logits"), "transformers");
         }
+    }
+
+    /**
+     * A LoRA adapter written by PEFT 0.21 itself ({@code src/test/python/make_reference_lora.py}, r 4, alpha 8, on the
+     * decoder's q, v, gate and down projections, random B) reads into Loupe's model, which then computes the logits
+     * transformers + PEFT computed.
+     */
+    @Test
+    void aPeftAdapterGivesTheLogitsOfPeft() throws Exception {
+        Path folder = folder();
+        Path adapter = folder.resolveSibling("llava-reference-lora");
+        try (NDManager manager = NDManager.newBaseManager();
+                SafetensorsFile reference = SafetensorsFile.open(folder.resolve("reference.safetensors"));
+                SafetensorsFile withAdapter = SafetensorsFile.open(adapter.resolve("reference-lora.safetensors"))) {
+            LlavaModel model = HfCheckpoint.load(manager, folder, DataType.FLOAT32);
+            LoraSettings settings = LoraAdapters.load(manager, model, adapter);
+            assertEquals(4, settings.rank());
+            float[] base = reference.readFloats("logits");
+            float[] adapted = withAdapter.readFloats("logits");
+            double changed = 0;
+            for (int i = 0; i < base.length; i++) {
+                changed = Math.max(changed, Math.abs(base[i] - adapted[i]));
+            }
+            assertTrue(changed > 0.1, "the adapter changes PEFT's logits: " + changed);
+            assertSameLogits(manager, model, reference, adapted, "transformers + PEFT");
+        }
+    }
+
+    /** Runs the script's rows (pictures from the reference file) and compares the logits at every real token. */
+    private static void assertSameLogits(NDManager manager, LlavaModel model, SafetensorsFile reference,
+            float[] theirs, String against) throws Exception {
+        int rows = ROWS.length;
+        int length = ROWS[0].length;
+        long[] flat = new long[rows * length];
+        boolean[][] isToken = new boolean[rows][length];
+        for (int b = 0; b < rows; b++) {
+            System.arraycopy(ROWS[b], 0, flat, b * length, length);
+            for (int t = 0; t < length; t++) {
+                isToken[b][t] = b == 0 || t >= PADDING;
+            }
+        }
+        NDArray ids = manager.create(flat, new Shape(rows, length));
+        NDArray pixels = manager.create(reference.readFloats("pixel_values"), new Shape(rows, 3, 32, 32));
+        float[] ours = model.step(new ParameterStore(manager, false), ids, isToken, pixels, null, false)
+                .toFloatArray();
+        assertEquals(theirs.length, ours.length);
+
+        int vocabulary = model.config().textConfig().vocabSize();
+        double largest = 0;
+        double worst = 0;
+        for (int b = 0; b < rows; b++) {
+            for (int t = 0; t < length; t++) {
+                if (!isToken[b][t]) {
+                    continue; // transformers' logits at padding are not meaningful
+                }
+                for (int v = 0; v < vocabulary; v++) {
+                    int at = (b * length + t) * vocabulary + v;
+                    largest = Math.max(largest, Math.abs(theirs[at]));
+                    worst = Math.max(worst, Math.abs(theirs[at] - ours[at]));
+                }
+            }
+        }
+        assertTrue(largest > 0.5, "the reference logits are not trivially small: " + largest);
+        System.out.printf("logits against %s: largest difference %.2e (logits up to %.2f)%n", against, worst,
+                largest);
+        assertTrue(worst < 1e-4, "largest difference to " + against + " " + worst);
     }
 
     @Test
