@@ -18,6 +18,7 @@ import dev.loupe.serving.config.ServingConfig;
 import dev.loupe.serving.inference.CompletionResult;
 import dev.loupe.serving.inference.LoadedDeployments;
 import dev.loupe.serving.inference.ServedDeployment;
+import dev.loupe.serving.model.BatchResult;
 import dev.loupe.serving.service.CompletionService;
 import dev.loupe.support.error.ProblemException;
 import dev.loupe.support.error.ProblemType;
@@ -51,10 +52,8 @@ public class ExampleAnswers {
      */
     public record Answer(Example example, String text, String finishReason, int promptTokens, int imageTokens,
             int completionTokens) {
-        public static final String ERROR = "error";
-
         public boolean failed() {
-            return finishReason.equals(ERROR);
+            return finishReason.equals(BatchResult.ERROR);
         }
     }
 
@@ -123,7 +122,7 @@ public class ExampleAnswers {
                     done.completionTokens());
         } catch (ExecutionException e) {
             if (e.getCause() instanceof ProblemException problem && problem.type() == ProblemType.INVALID_REQUEST) {
-                return new Answer(example, problem.detail(), Answer.ERROR, 0, 0, 0);
+                return new Answer(example, problem.detail(), BatchResult.ERROR, 0, 0, 0);
             }
             throw new Unavailable(e.getCause() instanceof ProblemException problem
                     ? problem.detail()

@@ -64,8 +64,8 @@ public class EvaluationService {
     private final EvaluationRunRepository runs;
     private final DeploymentRepository deployments;
     private final ServingConfig config;
-    /** When each deployment's schedule was last looked at: the next run is the first due after it. */
-    private final Map<String, ZonedDateTime> checkedUpTo = new ConcurrentHashMap<>();
+    /** Each deployment's schedule, read once, and when it was last looked at: the next run is the first after. */
+    private final Map<String, Due> due = new ConcurrentHashMap<>();
     private final Set<String> running = ConcurrentHashMap.newKeySet();
     private final ExecutorService thread = Executors.newSingleThreadExecutor(runnable -> {
         Thread evaluations = new Thread(runnable, "loupe-evaluations");
@@ -97,18 +97,18 @@ public class EvaluationService {
     void startDueEvaluations() {
         ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
         Map<String, ServedDeployment> served = loaded.loaded();
-        checkedUpTo.keySet().retainAll(served.keySet());
+        due.keySet().retainAll(served.keySet());
         for (ServedDeployment deployment : served.values()) {
             String schedule = deployment.deployment().evaluationSchedule();
             if (schedule.isEmpty()) {
                 continue;
             }
             String id = deployment.deployment().id();
-            ZonedDateTime since = checkedUpTo.computeIfAbsent(id, key -> now);
-            boolean due = EvaluationSchedule.parse(schedule).next(since).map(next -> !next.isAfter(now))
+            Due checked = due.computeIfAbsent(id, key -> new Due(EvaluationSchedule.parse(schedule), now));
+            boolean comeDue = checked.schedule().next(checked.since()).map(next -> !next.isAfter(now))
                     .orElse(false);
-            if (due && running.add(id)) {
-                checkedUpTo.put(id, now);
+            if (comeDue && running.add(id)) {
+                due.put(id, new Due(checked.schedule(), now));
                 thread.execute(() -> {
                     try {
                         evaluate(deployment);
@@ -120,6 +120,9 @@ public class EvaluationService {
                 });
             }
         }
+    }
+
+    private record Due(EvaluationSchedule schedule, ZonedDateTime since) {
     }
 
     /** Evaluates the deployment now and records the run; blocking. */

@@ -18,6 +18,7 @@ import io.vertx.mutiny.sqlclient.SqlClient;
 import io.vertx.mutiny.sqlclient.Tuple;
 
 import dev.loupe.serving.model.Batch;
+import dev.loupe.serving.model.BatchResult;
 
 /** Batches and their sealed answers in SQL; every read of a tenant's data names the tenant. */
 @ApplicationScoped
@@ -107,7 +108,7 @@ public class BatchRepository {
                         result.finishReason(),
                         result.promptTokens(), result.imageTokens(), result.completionTokens())))
                 .toList();
-        long failed = results.stream().filter(result -> result.finishReason().equals("error")).count();
+        long failed = results.stream().filter(result -> result.finishReason().equals(BatchResult.ERROR)).count();
         return client.preparedQuery("INSERT INTO batch_result (batch_id, position, record_id, record_hash,"
                 + " sealed_text, finish_reason, prompt_tokens, image_tokens, completion_tokens) VALUES ($1, $2, $3,"
                 + " $4, $5, $6, $7, $8, $9)")
