@@ -572,34 +572,11 @@ class FineTuningJobTest {
 
     private FineTuningJob awaitJob(String id, Duration timeout, Predicate<FineTuningJob> condition)
             throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        FineTuningJob job;
-        do {
-            job = as(ENGINEER).getJob(GetJobRequest.newBuilder().setJobId(id).build());
-            if (condition.test(job)) {
-                return job;
-            }
-            if (job.getState() == JobState.JOB_STATE_FAILED) {
-                throw new AssertionError("job failed: " + job.getFailureReason() + "\n" + messages(allEvents(id)));
-            }
-            Thread.sleep(200);
-        } while (System.nanoTime() < deadline);
-        throw new AssertionError("job " + id + " is " + job.getState() + " at step " + job.getTrainedSteps()
-                + " after " + timeout + "\n" + messages(allEvents(id)));
+        return TestClients.awaitJob(channel, id, timeout, condition);
     }
 
     private List<JobEvent> allEvents(String id) {
-        List<JobEvent> all = new ArrayList<>();
-        String after = "";
-        do {
-            ListJobEventsResponse page = as(ENGINEER).listJobEvents(ListJobEventsRequest.newBuilder()
-                    .setJobId(id)
-                    .setPage(PageRequest.newBuilder().setLimit(100).setAfter(after))
-                    .build());
-            all.addAll(page.getEventsList());
-            after = page.getPage().getNextAfter();
-        } while (!after.isEmpty());
-        return all;
+        return TestClients.allEvents(channel, id);
     }
 
     private long workerPid(String jobId) throws Exception {
@@ -614,7 +591,7 @@ class FineTuningJobTest {
     }
 
     private static String messages(List<JobEvent> events) {
-        return String.join("\n", events.stream().map(e -> e.getSequence() + " " + e.getMessage()).toList());
+        return TestClients.messages(events);
     }
 
     private static String assertInvalid(String field, Runnable call) {

@@ -1,9 +1,11 @@
 package dev.loupe.training;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -11,8 +13,14 @@ import io.grpc.ManagedChannelBuilder;
 import dev.loupe.contracts.common.v1.PageRequest;
 import dev.loupe.contracts.governance.v1.AuditEvent;
 import dev.loupe.contracts.training.v1.BaseModel;
+import dev.loupe.contracts.training.v1.FineTuningJob;
+import dev.loupe.contracts.training.v1.GetJobRequest;
+import dev.loupe.contracts.training.v1.JobEvent;
+import dev.loupe.contracts.training.v1.JobState;
 import dev.loupe.contracts.training.v1.ListBaseModelsRequest;
 import dev.loupe.contracts.training.v1.ListBaseModelsResponse;
+import dev.loupe.contracts.training.v1.ListJobEventsRequest;
+import dev.loupe.contracts.training.v1.ListJobEventsResponse;
 import dev.loupe.contracts.training.v1.TrainingServiceGrpc;
 import dev.loupe.contracts.training.v1.TrainingServiceGrpc.TrainingServiceBlockingStub;
 import dev.loupe.support.grpc.BearerCallCredentials;
@@ -39,6 +47,49 @@ final class TestClients {
         return TrainingServiceGrpc.newBlockingStub(channel)
                 .withCallCredentials(new BearerCallCredentials(KeycloakTokens.accessToken(user), null))
                 .withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Polls a job (as acme-engineer) until the condition holds; fails with the job's history if it fails or the
+     * time runs out first.
+     */
+    static FineTuningJob awaitJob(ManagedChannel channel, String id, Duration timeout,
+            Predicate<FineTuningJob> condition) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        FineTuningJob job;
+        do {
+            job = as(channel, "acme-engineer").getJob(GetJobRequest.newBuilder().setJobId(id).build());
+            if (condition.test(job)) {
+                return job;
+            }
+            if (job.getState() == JobState.JOB_STATE_FAILED) {
+                throw new AssertionError("job failed: " + job.getFailureReason() + "\n"
+                        + messages(allEvents(channel, id)));
+            }
+            Thread.sleep(200);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("job " + id + " is " + job.getState() + " at step " + job.getTrainedSteps()
+                + " after " + timeout + "\n" + messages(allEvents(channel, id)));
+    }
+
+    /** A job's whole history, page by page. */
+    static List<JobEvent> allEvents(ManagedChannel channel, String id) {
+        List<JobEvent> all = new ArrayList<>();
+        String after = "";
+        do {
+            ListJobEventsResponse page = as(channel, "acme-engineer").listJobEvents(ListJobEventsRequest.newBuilder()
+                    .setJobId(id)
+                    .setPage(PageRequest.newBuilder().setLimit(100).setAfter(after))
+                    .build());
+            all.addAll(page.getEventsList());
+            after = page.getPage().getNextAfter();
+        } while (!after.isEmpty());
+        return all;
+    }
+
+    /** Events as lines for failure messages. */
+    static String messages(List<JobEvent> events) {
+        return String.join("\n", events.stream().map(e -> e.getSequence() + " " + e.getMessage()).toList());
     }
 
     /** Every base model a user sees, page by page. */

@@ -27,10 +27,11 @@ public interface DatasetConfig {
 
     /**
      * The Keycloak clients whose service accounts may read decrypted examples: the training-service (fine-tuning
-     * jobs) and the serving-service (batches and scheduled evaluations). Other Loupe services hold the same service
-     * role, but have no business with image bytes.
+     * jobs), the trainer workers on other nodes (the Kubernetes executor's jobs) and the serving-service (batches
+     * and scheduled evaluations). Other Loupe services hold the same service role, but have no business with image
+     * bytes.
      */
-    @WithDefault("loupe-training-service,loupe-serving-service")
+    @WithDefault("loupe-training-service,loupe-trainer-worker,loupe-serving-service")
     java.util.List<String> exampleReaderClientIds();
 
     /** The retention job (read by its {@code @Scheduled} expression). */

@@ -6,9 +6,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,7 +22,8 @@ import dev.loupe.support.config.ServiceAccountConfig;
 
 /**
  * Access tokens of this service's own Keycloak client (client-credentials grant), cached until shortly before
- * they expire.
+ * they expire. Also used outside a service (the trainer workers' agent in a Kubernetes pod) with its plain
+ * constructor.
  */
 @ApplicationScoped
 public class ServiceAccountTokens {
@@ -29,16 +33,27 @@ public class ServiceAccountTokens {
     private record Cached(String token, Instant renewAt) {
     }
 
-    private final ServiceAccountConfig config;
+    private final Optional<String> clientId;
+    private final Optional<String> clientSecret;
     private final String tokenUrl;
+    private final Duration timeout;
     private final HttpClient http;
     private final ObjectMapper json = new ObjectMapper();
     private volatile Cached cached;
 
+    @Inject
     public ServiceAccountTokens(ServiceAccountConfig config, AuthConfig auth) {
-        this.config = config;
-        this.tokenUrl = config.tokenUrl().orElse(auth.issuer() + "/protocol/openid-connect/token");
-        this.http = HttpClient.newBuilder().connectTimeout(config.timeout()).build();
+        this(config.tokenUrl().orElse(auth.issuer() + "/protocol/openid-connect/token"), config.clientId(),
+                config.clientSecret(), config.timeout());
+    }
+
+    public ServiceAccountTokens(String tokenUrl, Optional<String> clientId, Optional<String> clientSecret,
+            Duration timeout) {
+        this.tokenUrl = tokenUrl;
+        this.clientId = clientId;
+        this.clientSecret = clientSecret;
+        this.timeout = timeout;
+        this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
     }
 
     /** A valid access token of this service's client. */
@@ -47,14 +62,14 @@ public class ServiceAccountTokens {
         if (current != null && Instant.now().isBefore(current.renewAt())) {
             return Uni.createFrom().item(current.token());
         }
-        String clientId = config.clientId()
+        String clientId = this.clientId
                 .orElseThrow(() -> new IllegalStateException("loupe.service-account.client-id is not set"));
-        String secret = config.clientSecret()
+        String secret = clientSecret
                 .orElseThrow(() -> new IllegalStateException("loupe.service-account.client-secret is not set"));
         String form = "grant_type=client_credentials&client_id=" + URLEncoder.encode(clientId, StandardCharsets.UTF_8)
                 + "&client_secret=" + URLEncoder.encode(secret, StandardCharsets.UTF_8);
         HttpRequest request = HttpRequest.newBuilder(URI.create(tokenUrl))
-                .timeout(config.timeout())
+                .timeout(timeout)
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .POST(HttpRequest.BodyPublishers.ofString(form))
                 .build();

@@ -11,6 +11,7 @@ import static dev.loupe.support.security.Role.MODEL_CONSUMER;
 import static dev.loupe.support.security.Role.PLATFORM_ADMIN;
 import static dev.loupe.support.security.Role.SERVICE;
 import static dev.loupe.support.security.Role.TENANT_ADMIN;
+import static dev.loupe.support.security.Role.TRAINER_WORKER;
 
 /**
  * Loupe's role matrix: what each role may do. This enum is the single source of truth; every REST route
@@ -52,10 +53,16 @@ public enum Capability {
     /** Append audit events to the governance-service (each service's outbox relay); not tenant-scoped. */
     AUDIT_APPEND(Scope.PLATFORM, SERVICE),
     /**
-     * Read the decrypted examples of a dataset version for a training job (Loupe's services only). The service
-     * names the tenant it acts for in the request, so this capability is not tied to a tenant claim.
+     * Read the decrypted examples of a dataset version for a training job (Loupe's services, and trainer workers
+     * on other nodes). The caller names the tenant it acts for in the request, so this capability is not tied to a
+     * tenant claim.
      */
-    TRAINING_DATA_READ(Scope.PLATFORM, SERVICE),
+    TRAINING_DATA_READ(Scope.PLATFORM, SERVICE, TRAINER_WORKER),
+    /**
+     * Fetch the spec of, and report for, the job a trainer worker was launched for (trainer workers on other
+     * nodes only; the worker key of the launch binds the call to one job).
+     */
+    TRAINING_REPORT(Scope.PLATFORM, TRAINER_WORKER),
     /**
      * Find the model versions trained on given records, for erasure requests (Loupe's services only, naming the
      * tenant they act for).

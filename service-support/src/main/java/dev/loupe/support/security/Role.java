@@ -5,7 +5,12 @@ public enum Role {
     TENANT_ADMIN("tenant-admin"), DATA_STEWARD("data-steward"), ML_ENGINEER("ml-engineer"), COMPLIANCE_OFFICER(
             "compliance-officer"), MODEL_CONSUMER("model-consumer"), PLATFORM_ADMIN("platform-admin"),
     /** Held only by the services' own service accounts, for calls a service makes on its own behalf. */
-    SERVICE("loupe-service");
+    SERVICE("loupe-service"),
+    /**
+     * Held only by the trainer workers' account (Kubernetes executor): reports for the job it was launched for and
+     * reads that job's examples, nothing else.
+     */
+    TRAINER_WORKER("loupe-trainer-worker");
 
     private final String tokenName;
 

@@ -2,6 +2,8 @@ package dev.loupe.training.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import io.quarkus.runtime.configuration.MemorySize;
@@ -74,6 +76,16 @@ public interface TrainingConfig {
 
     interface Worker {
         /**
+         * Where workers run: {@code local}, child JVMs of this service on its node; or {@code kubernetes}, a
+         * Kubernetes Job per launch ({@link #kubernetes()}).
+         */
+        @WithDefault("local")
+        Executor executor();
+
+        /** The Kubernetes executor's settings (used with {@code executor=kubernetes} only). */
+        Kubernetes kubernetes();
+
+        /**
          * The class path of the trainer worker ({@code dev.loupe.engine.worker.TrainerWorker} and DJL): the engine's
          * jar and {@code vlm-engine/target/worker-lib/*}, which the build fills. Empty: jobs fail with a message
          * saying so.
@@ -113,6 +125,96 @@ public interface TrainingConfig {
         /** Save a checkpoint every this many optimizer steps; 0 for one per epoch. */
         @WithDefault("0")
         long checkpointEverySteps();
+    }
+
+    enum Executor {
+        LOCAL, KUBERNETES
+    }
+
+    /**
+     * The Kubernetes executor: each launch of a job's worker is a Kubernetes Job whose pod runs the worker agent
+     * ({@code dev.loupe.training.worker.WorkerAgent}), which fetches its spec from this service, streams the
+     * examples from the dataset-service with the trainer workers' own account, runs the trainer worker and reports
+     * back over gRPC. The pod mounts the jobs folder ({@code loupe.training.jobs.root}) and the models folder at the
+     * same paths as this service, from shared volumes, so checkpoints and results land where this service reads
+     * them.
+     */
+    interface Kubernetes {
+        /** The namespace the Jobs are created in; by default the client's (the service's own in a cluster). */
+        Optional<String> namespace();
+
+        /** The worker image: the training-service's files and the trainer worker's class path (see deploy/). */
+        Optional<String> image();
+
+        @WithDefault("IfNotPresent")
+        String imagePullPolicy();
+
+        /** The command the worker pod runs: the worker agent. */
+        @WithDefault("java,-Xmx256m,-cp,/deployments/app/*:/deployments/lib/main/*,dev.loupe.training.worker.WorkerAgent")
+        List<String> agentCommand();
+
+        /** The pod's Kubernetes service account (none: the namespace's default). */
+        Optional<String> serviceAccount();
+
+        /** Nodes the worker may run on, e.g. {@code loupe.training.worker.kubernetes.node-selector."gpu"=a100}. */
+        Map<String, String> nodeSelector();
+
+        /**
+         * Taints the worker tolerates, as kubectl writes them: {@code key=value:Effect} (operator Equal) or
+         * {@code key:Effect} (operator Exists), e.g. {@code nvidia.com/gpu:NoSchedule}.
+         */
+        Optional<List<String>> tolerations();
+
+        /** GPUs per worker (0: CPU only), requested as {@link #gpuResource()}. */
+        @WithDefault("0")
+        int gpus();
+
+        @WithDefault("nvidia.com/gpu")
+        String gpuResource();
+
+        /** CPUs requested per worker (e.g. {@code 4}); none: no request. The memory is the worker's memory limit. */
+        Optional<String> cpu();
+
+        /** The persistent volume claim holding the jobs folder, shared with this service (ReadWriteMany). */
+        Optional<String> jobsVolumeClaim();
+
+        /** The persistent volume claim holding the base models, mounted read-only; none: in the image. */
+        Optional<String> modelsVolumeClaim();
+
+        /** Where the worker reaches this service's gRPC API ({@code host:port}). */
+        Optional<String> trainingAddress();
+
+        /** Where the worker reaches the dataset-service's gRPC API ({@code host:port}). */
+        Optional<String> datasetAddress();
+
+        /** Whether those two connections use TLS (the JVM's trust store); off only inside a trusted test. */
+        @WithDefault("true")
+        boolean grpcTls();
+
+        /** Keycloak's token endpoint for the trainer workers' account. */
+        Optional<String> tokenUrl();
+
+        /**
+         * The Kubernetes Secret holding the trainer workers' Keycloak client ({@code client-id} and
+         * {@code client-secret}), created by the operator.
+         */
+        @WithDefault("loupe-trainer-worker")
+        String credentialsSecret();
+
+        /** How often the Jobs' states are read (a pod that died without reporting its end is found this way). */
+        @WithDefault("5S")
+        Duration pollInterval();
+
+        /**
+         * How long a launched worker may take to connect (image pull, scheduling on a GPU node) before the launch
+         * counts as failed.
+         */
+        @WithDefault("10M")
+        Duration startTimeout();
+
+        /** How long a finished Job stays for inspection before Kubernetes deletes it. */
+        @WithDefault("1H")
+        Duration keepFinished();
     }
 
     interface TinyBase {

@@ -11,14 +11,12 @@ import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import jakarta.enterprise.context.ApplicationScoped;
+import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.grpc.Context;
-import io.quarkus.grpc.GrpcClient;
 
 import dev.loupe.contracts.common.v1.Actor;
 import dev.loupe.contracts.dataset.v1.ChatMessage;
@@ -27,29 +25,40 @@ import dev.loupe.contracts.dataset.v1.ExampleImage;
 import dev.loupe.contracts.dataset.v1.ExampleServiceGrpc.ExampleServiceBlockingStub;
 import dev.loupe.contracts.dataset.v1.Split;
 import dev.loupe.contracts.dataset.v1.StreamExamplesRequest;
-import dev.loupe.support.audit.ServiceAccountTokens;
 import dev.loupe.support.grpc.BearerCallCredentials;
 import dev.loupe.training.model.Job;
 
 /**
  * Streams a job's examples from the dataset-service into its worker's standard input, in the engine's feed format
  * ({@code StreamedExamples}: one JSON object a line, images in base64, a closing line with the counts). The read
- * is made with this service's own account for the job's tenant, naming the job and the user who started it, and
+ * is made with the account of whoever feeds the worker (the training-service for its local workers, the trainer
+ * workers' account in a Kubernetes pod) for the job's tenant, naming the job and the user who started it, and
  * the dataset-service audits it. Nothing decrypted is written to a disk: the examples pass through this process's
  * memory, one page at a time, into the worker's.
  */
-@ApplicationScoped
-public class ExampleFeed {
+public final class ExampleFeed {
     /** The whole stream's deadline: the worker reads its examples as fast as they come, before it trains. */
     private static final Duration STREAM_DEADLINE = Duration.ofHours(1);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final ExampleServiceBlockingStub examples;
-    private final ServiceAccountTokens tokens;
+    private final Supplier<String> tokens;
 
-    public ExampleFeed(@GrpcClient("dataset") ExampleServiceBlockingStub examples, ServiceAccountTokens tokens) {
+    /**
+     * @param tokens a valid access token of the reading account each time it is called
+     */
+    public ExampleFeed(ExampleServiceBlockingStub examples, Supplier<String> tokens) {
         this.examples = examples;
         this.tokens = tokens;
+    }
+
+    /** Which examples a job's worker is fed, and for whom they are read. */
+    public record Request(String jobId, String tenant, String datasetVersionId, String validationSplit,
+            String userId, String username) {
+        public static Request of(Job job) {
+            return new Request(job.id(), job.tenant(), job.datasetVersionId(), job.validationSplit(),
+                    job.createdByUserId(), job.createdByUsername());
+        }
     }
 
     /** The hashes of the records a worker was fed, per split: the model version's lineage. */
@@ -70,7 +79,7 @@ public class ExampleFeed {
      *
      * @throws WorkerInputClosedException when writing to the worker fails; other failures are the stream's
      */
-    public Fed write(Job job, OutputStream workerInput) throws IOException {
+    public Fed write(Request job, OutputStream workerInput) throws IOException {
         Writer out = new Writer(new BufferedWriter(new OutputStreamWriter(workerInput, StandardCharsets.UTF_8),
                 1 << 16));
         List<String> train = split(job, Split.SPLIT_TRAIN, "train", out);
@@ -102,15 +111,15 @@ public class ExampleFeed {
         }
     }
 
-    private List<String> split(Job job, Split split, String name, Writer out) throws IOException {
+    private List<String> split(Request job, Split split, String name, Writer out) throws IOException {
         // A token per split: a long training split must not leave the validation split's call an expired one.
-        String token = tokens.token().await().atMost(Duration.ofSeconds(30));
+        String token = tokens.get();
         StreamExamplesRequest request = StreamExamplesRequest.newBuilder()
                 .setVersionId(job.datasetVersionId())
                 .setSplit(split)
-                .setJobId(job.id())
+                .setJobId(job.jobId())
                 .setTenant(job.tenant())
-                .setOnBehalfOf(Actor.newBuilder().setUserId(job.createdByUserId()).setUsername(job.createdByUsername()))
+                .setOnBehalfOf(Actor.newBuilder().setUserId(job.userId()).setUsername(job.username()))
                 .build();
         // A worker that dies while it reads closes the pipe: cancel the call then, rather than leave it open.
         Context.CancellableContext call = Context.current().withCancellation();

@@ -42,13 +42,12 @@ import dev.loupe.training.repository.JobRepository;
 @ApplicationScoped
 public class JobScheduler {
     private static final Logger LOG = Logger.getLogger(JobScheduler.class);
-    private static final String WORKER_CLASS = "dev.loupe.engine.worker.TrainerWorker";
     private static final List<String> WITH_WORKER = List.of(JobStatus.VALIDATING_FILES.dbName,
             JobStatus.RUNNING.dbName);
 
     private final JobRepository jobs;
     private final JobProgress progress;
-    private final LocalWorkers workers;
+    private final WorkerExecutor workers;
     private final TrainingConfig config;
     private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "job-scheduler");
@@ -56,7 +55,7 @@ public class JobScheduler {
         return thread;
     });
 
-    public JobScheduler(JobRepository jobs, JobProgress progress, LocalWorkers workers, TrainingConfig config) {
+    public JobScheduler(JobRepository jobs, JobProgress progress, WorkerExecutor workers, TrainingConfig config) {
         this.jobs = jobs;
         this.progress = progress;
         this.workers = workers;
@@ -89,33 +88,9 @@ public class JobScheduler {
             if (workers.runs(job.id())) {
                 continue;
             }
-            stopOrphan(job);
+            workers.stopOrphan(job);
             Job now = progress.reconcile(job.id());
             LOG.infof("Job %s had a worker this service does not follow: now %s", job.id(), now.status().dbName);
-        }
-    }
-
-    /** Stops the worker process a previous run of this service left behind, if it is still alive. */
-    private void stopOrphan(Job job) {
-        if (job.workerPid() == null) {
-            return;
-        }
-        Optional<ProcessHandle> orphan = ProcessHandle.of(job.workerPid())
-                .filter(ProcessHandle::isAlive)
-                .filter(handle -> handle.info()
-                        .arguments()
-                        .map(arguments -> List.of(arguments).contains(WORKER_CLASS)
-                                && String.join(" ", arguments).contains(job.id()))
-                        .orElse(false));
-        if (orphan.isEmpty()) {
-            return;
-        }
-        LOG.warnf("Job %s: stopping the orphaned worker %d", job.id(), job.workerPid());
-        orphan.get().destroy();
-        try {
-            orphan.get().onExit().get(config.worker().pauseGrace().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
-            orphan.get().destroyForcibly();
         }
     }
 

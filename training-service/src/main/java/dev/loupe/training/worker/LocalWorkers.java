@@ -8,9 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -21,18 +21,18 @@ import java.util.concurrent.atomic.AtomicReference;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;
+import jakarta.enterprise.inject.Typed;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quarkus.grpc.GrpcClient;
 import org.jboss.logging.Logger;
 
+import dev.loupe.contracts.dataset.v1.ExampleServiceGrpc.ExampleServiceBlockingStub;
+import dev.loupe.support.audit.ServiceAccountTokens;
 import dev.loupe.training.config.TrainingConfig;
 import dev.loupe.training.job.JobProgress;
 import dev.loupe.training.job.JobService;
 import dev.loupe.training.model.Job;
 import dev.loupe.training.model.JobEvent;
-import dev.loupe.training.modelstore.PrivateFolders;
 
 /**
  * The local executor: each job's trainer worker runs as a child JVM on this node ({@code TrainerWorker} of the
@@ -42,11 +42,10 @@ import dev.loupe.training.modelstore.PrivateFolders;
  * the exit and records what follows. Standard error goes to {@code worker.log} in the job's folder.
  */
 @ApplicationScoped
-public class LocalWorkers {
+@Typed(LocalWorkers.class)
+public class LocalWorkers implements WorkerExecutor {
     static final String SPEC_FILE = "job-spec.json";
     static final String LOG_FILE = "worker.log";
-    private static final String WORKER_CLASS = "dev.loupe.engine.worker.TrainerWorker";
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Logger LOG = Logger.getLogger(LocalWorkers.class);
 
     /** A worker process and whether it has been told to stop. */
@@ -64,27 +63,25 @@ public class LocalWorkers {
     private final JobProgress progress;
     private final Event<JobService.JobsChanged> changed;
 
-    public LocalWorkers(TrainingConfig config, ExampleFeed feed, JobProgress progress,
-            Event<JobService.JobsChanged> changed) {
+    public LocalWorkers(TrainingConfig config, @GrpcClient("dataset") ExampleServiceBlockingStub examples,
+            ServiceAccountTokens tokens, JobProgress progress, Event<JobService.JobsChanged> changed) {
         this.config = config;
-        this.feed = feed;
+        this.feed = new ExampleFeed(examples, () -> tokens.token().await().atMost(Duration.ofSeconds(30)));
         this.progress = progress;
         this.changed = changed;
     }
 
-    /** Workers running now. */
+    @Override
     public int count() {
         return running.size();
     }
 
+    @Override
     public boolean runs(String jobId) {
         return running.containsKey(jobId);
     }
 
-    /**
-     * Starts the worker of a claimed job. A failure to start is recorded as the worker's exit, so the job is
-     * retried or fails like after a crash.
-     */
+    @Override
     public void launch(Job job, Path baseModel) {
         Process process;
         try {
@@ -103,7 +100,7 @@ public class LocalWorkers {
         AtomicReference<ExampleFeed.Fed> fed = new AtomicReference<>();
         daemon("worker-feed-" + job.id(), () -> {
             try (OutputStream input = process.getOutputStream()) {
-                fed.set(feed.write(job, input));
+                fed.set(feed.write(ExampleFeed.Request.of(job), input));
             } catch (ExampleFeed.WorkerInputClosedException e) {
                 // The worker stopped reading: it refused an example or died, and its exit tells which.
                 LOG.debugf("Job %s: the worker closed its input: %s", job.id(), e.getMessage());
@@ -135,59 +132,23 @@ public class LocalWorkers {
     }
 
     private Process start(Job job, Path baseModel) throws IOException {
-        Path output = PrivateFolders.create(Path.of(job.outputPath()));
-        ObjectNode spec = JSON.createObjectNode()
-                .put("job_id", job.id())
-                .put("base_model", baseModel.toString())
-                .put("output", output.toString())
-                .put("examples_on_stdin", true)
-                .put("seed", job.seed());
-        spec.set("method", JSON.valueToTree(job.method()));
-        spec.set("hyperparameters", JSON.valueToTree(job.hyperparameters()));
-        if (config.worker().checkpointEverySteps() > 0) {
-            spec.put("checkpoint_every_steps", config.worker().checkpointEverySteps());
-        }
+        Path output = Path.of(job.outputPath());
         Path specFile = output.resolve(SPEC_FILE);
-        Files.writeString(specFile, spec.toPrettyString());
+        Files.writeString(specFile, TrainerSpecs.forJob(job, baseModel, config).toPrettyString());
 
-        List<String> command = new ArrayList<>();
-        command.add(config.worker().java().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        command.add("-Xmx" + config.worker().maxHeap());
-        command.add("-Dai.djl.offline=true");
-        if (config.worker().threads() > 0) {
-            command.add("-Dai.djl.pytorch.num_threads=" + config.worker().threads());
-            command.add("-Dai.djl.pytorch.num_interop_threads=1");
-            command.add("-XX:ActiveProcessorCount=" + config.worker().threads());
-        }
-        command.add("-cp");
-        command.add(config.worker().classpath());
-        command.add(WORKER_CLASS);
-        command.add(specFile.toString());
+        List<String> command = TrainerSpecs.command(config.worker().java().orElse(null), config.worker().maxHeap(),
+                config.worker().threads(), config.worker().classpath(), specFile);
         return new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.appendTo(output.resolve(LOG_FILE).toFile()))
                 .start();
     }
 
     private void follow(Job job, Process process, AtomicBoolean feedFailed, AtomicReference<ExampleFeed.Fed> fed) {
-        String failedReason = null;
-        String artifact = null;
-        try (BufferedReader reports = new BufferedReader(
+        RunReports reports = new RunReports(job.id(), progress);
+        try (BufferedReader lines = new BufferedReader(
                 new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String text = reports.readLine(); text != null; text = reports.readLine()) {
-                try {
-                    JsonNode line = JSON.readTree(text);
-                    switch (line.path("type").asText()) {
-                        case "failed" -> failedReason = line.path("reason").asText("the worker failed");
-                        case "succeeded" -> artifact = line.hasNonNull("adapter")
-                                ? line.get("adapter").asText()
-                                : line.path("model").asText(null);
-                        default -> {
-                        }
-                    }
-                    progress.report(job.id(), line);
-                } catch (IOException | RuntimeException e) {
-                    LOG.warnf(e, "Job %s: a report line could not be recorded: %s", job.id(), text);
-                }
+            for (String text = lines.readLine(); text != null; text = lines.readLine()) {
+                reports.line(text);
             }
         } catch (IOException e) {
             LOG.warnf(e, "Job %s: reading the worker's reports failed", job.id());
@@ -201,10 +162,9 @@ public class LocalWorkers {
         }
         LOG.infof("Job %s: worker %d exited with %d", job.id(), process.pid(), exitCode);
         try {
-            // A feed that broke off is the platform's fault, not the examples': the job is retried as after a crash.
             ExampleFeed.Fed records = fed.get();
-            progress.exited(job.id(), new JobProgress.Exit(exitCode, feedFailed.get() ? null : failedReason,
-                    artifact, records == null ? List.of() : records.trainRecordHashes(),
+            progress.exited(job.id(), reports.exit(exitCode, feedFailed.get(),
+                    records == null ? List.of() : records.trainRecordHashes(),
                     records == null ? List.of() : records.validationRecordHashes()));
         } catch (RuntimeException e) {
             LOG.errorf(e, "Job %s: the worker's end could not be recorded; the scheduler reconciles it", job.id());
@@ -215,10 +175,8 @@ public class LocalWorkers {
         changed.fireAsync(new JobService.JobsChanged(job.id()));
     }
 
-    /**
-     * Tells a job's worker to stop (SIGTERM: it finishes its step and saves a checkpoint) and kills it if it has
-     * not exited after the grace period. Returns at once.
-     */
+    /** SIGTERM: the worker finishes its step and saves a checkpoint; SIGKILL after the grace period. */
+    @Override
     public void stop(String jobId, Duration grace) {
         Running worker = running.get(jobId);
         if (worker == null) {
@@ -239,6 +197,31 @@ public class LocalWorkers {
                 worker.process().destroyForcibly();
             }
         }, grace.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** The orphan is found by its process id on record and its command line (the worker class and the job's id). */
+    @Override
+    public void stopOrphan(Job job) {
+        if (job.workerPid() == null) {
+            return;
+        }
+        Optional<ProcessHandle> orphan = ProcessHandle.of(job.workerPid())
+                .filter(ProcessHandle::isAlive)
+                .filter(handle -> handle.info()
+                        .arguments()
+                        .map(arguments -> List.of(arguments).contains(TrainerSpecs.WORKER_CLASS)
+                                && String.join(" ", arguments).contains(job.id()))
+                        .orElse(false));
+        if (orphan.isEmpty()) {
+            return;
+        }
+        LOG.warnf("Job %s: stopping the orphaned worker %d", job.id(), job.workerPid());
+        orphan.get().destroy();
+        try {
+            orphan.get().onExit().get(config.worker().pauseGrace().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            orphan.get().destroyForcibly();
+        }
     }
 
     /** Stops every worker when the service stops: each saves a checkpoint, and the next start relaunches them. */
