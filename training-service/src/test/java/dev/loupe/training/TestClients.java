@@ -92,6 +92,32 @@ final class TestClients {
         return String.join("\n", events.stream().map(e -> e.getSequence() + " " + e.getMessage()).toList());
     }
 
+    /**
+     * The files of a model version's weights as exported (approved first by acme-compliance, exported by
+     * acme-engineer), each by its SHA-256: what two versions' comparisons name the differing file by.
+     */
+    static java.util.SortedMap<String, String> exportedFileHashes(ManagedChannel channel, String versionId)
+            throws java.io.IOException {
+        as(channel, "acme-compliance").approveModelVersion(
+                dev.loupe.contracts.training.v1.ReviewModelVersionRequest.newBuilder()
+                        .setModelVersionId(versionId)
+                        .setComment("compared with another run")
+                        .build());
+        java.io.ByteArrayOutputStream zip = new java.io.ByteArrayOutputStream();
+        as(channel, "acme-engineer")
+                .exportModelVersion(dev.loupe.contracts.training.v1.ExportModelVersionRequest.newBuilder()
+                        .setModelVersionId(versionId)
+                        .build())
+                .forEachRemaining(chunk -> zip.writeBytes(chunk.getData().toByteArray()));
+        java.util.SortedMap<String, String> hashes = new java.util.TreeMap<>();
+        try (var entries = new java.util.zip.ZipInputStream(new java.io.ByteArrayInputStream(zip.toByteArray()))) {
+            for (var entry = entries.getNextEntry(); entry != null; entry = entries.getNextEntry()) {
+                hashes.put(entry.getName(), dev.loupe.support.hash.Sha256.hex(entries.readAllBytes()));
+            }
+        }
+        return hashes;
+    }
+
     /** Every base model a user sees, page by page. */
     static List<BaseModel> allBaseModels(ManagedChannel channel, String user) {
         List<BaseModel> all = new ArrayList<>();

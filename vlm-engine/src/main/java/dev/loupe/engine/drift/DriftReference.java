@@ -3,11 +3,13 @@ package dev.loupe.engine.drift;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -36,8 +38,10 @@ public record DriftReference(int images, int answers, Map<String, Distribution> 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public DriftReference {
-        distributions = Map.copyOf(distributions);
-        rates = Map.copyOf(rates);
+        // Sorted, not Map.copyOf: its iteration order changes from one JVM to the next, and the file's bytes must
+        // not (a resumed run ends with the same artifact, bit for bit, as one never interrupted).
+        distributions = Collections.unmodifiableSortedMap(new TreeMap<>(distributions));
+        rates = Collections.unmodifiableSortedMap(new TreeMap<>(rates));
         embeddingCentroid = embeddingCentroid == null ? new float[0] : embeddingCentroid.clone();
     }
 

@@ -51,6 +51,7 @@ public final class AdapterWeights implements AutoCloseable {
         try (SafetensorsFile weights = SafetensorsFile.read(LoraAdapters.WEIGHTS_FILE, safetensors)) {
             Map<String, String> stored = LoraAdapters.storedNames(weights);
             Map<AdaptableLinear, AdaptableLinear.ServedAdapter> layers = new LinkedHashMap<>();
+            java.util.Set<String> used = new java.util.HashSet<>();
             long bytes = 0;
             for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
                 layers.put(module.getValue(), null);
@@ -67,9 +68,12 @@ public final class AdapterWeights implements AutoCloseable {
                         new Shape(settings.rank(), in), base.getDataType()).transpose();
                 NDArray b = tensor(manager, weights, stored.getOrDefault(bName, bName),
                         new Shape(out, settings.rank()), base.getDataType()).transpose();
+                used.add(aName);
+                used.add(bName);
                 layers.put(module.getValue(), new AdaptableLinear.ServedAdapter(a, b, scaling));
                 bytes += (a.size() + b.size()) * base.getDataType().getNumOfBytes();
             }
+            LoraAdapters.checkEveryTensorUsed(stored, used);
             if (layers.values().stream().allMatch(java.util.Objects::isNull)) {
                 throw new CheckpointFormatException(
                         "the adapter targets no linear layer of the model: " + settings.targetModules());

@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -104,6 +106,7 @@ public final class LoraAdapters {
         apply(manager, model, settings);
         try (SafetensorsFile weights = SafetensorsFile.open(folder.resolve(WEIGHTS_FILE))) {
             Map<String, String> stored = storedNames(weights);
+            Set<String> used = new HashSet<>();
             for (Map.Entry<String, AdaptableLinear> module : HfCheckpoint.linearModules(model).entrySet()) {
                 AdaptableLinear linear = module.getValue();
                 if (linear.hasAdapter()) {
@@ -111,8 +114,11 @@ public final class LoraAdapters {
                     String b = tensorName(module.getKey(), "lora_B");
                     copy(weights, stored.getOrDefault(a, a), linear.loraA().getArray());
                     copy(weights, stored.getOrDefault(b, b), linear.loraB().getArray());
+                    used.add(a);
+                    used.add(b);
                 }
             }
+            checkEveryTensorUsed(stored, used);
         }
         return settings;
     }
@@ -132,14 +138,70 @@ public final class LoraAdapters {
         if (config == null || !"LORA".equals(config.path("peft_type").asText())) {
             throw new CheckpointFormatException(CONFIG_FILE + ": peft_type must be LORA");
         }
-        String target = config.path("target_modules").asText();
-        if (target.lastIndexOf('(') < 0 || target.lastIndexOf(')') < target.lastIndexOf('(')) {
-            throw new CheckpointFormatException(CONFIG_FILE + ": target_modules is not a pattern Loupe wrote");
+        refuseUnsupported(config);
+        JsonNode target = config.path("target_modules");
+        List<String> names;
+        boolean visionEncoder;
+        if (target.isArray()) {
+            // PEFT's list form: every linear layer whose last name is listed, the vision tower's included.
+            names = new ArrayList<>();
+            target.forEach(name -> names.add(name.asText()));
+            visionEncoder = true;
+        } else {
+            // A regular expression over the whole module name: Loupe reads the alternatives of its last group, and
+            // whether it names the language model alone (as Loupe writes it, and as PEFT users restrict it).
+            String pattern = target.asText();
+            if (pattern.lastIndexOf('(') < 0 || pattern.lastIndexOf(')') < pattern.lastIndexOf('(')) {
+                throw new CheckpointFormatException(CONFIG_FILE + ": target_modules must be a list of module names"
+                        + " or a pattern ending in a group of them, like ^language_model\\..*\\.(q_proj|v_proj)$");
+            }
+            names = List.of(pattern.substring(pattern.lastIndexOf('(') + 1, pattern.lastIndexOf(')')).split("\\|"));
+            visionEncoder = config.path("loupe_vision_encoder").asBoolean(!pattern.contains("language_model"));
         }
-        String names = target.substring(target.lastIndexOf('(') + 1, target.lastIndexOf(')'));
         return new LoraSettings(config.path("r").asInt(), config.path("lora_alpha").asDouble(),
-                (float) config.path("lora_dropout").asDouble(), List.of(names.split("\\|")),
-                config.path("loupe_vision_encoder").asBoolean(false));
+                (float) config.path("lora_dropout").asDouble(), names, visionEncoder);
+    }
+
+    /**
+     * Refuses PEFT settings that change what the adapter computes and Loupe does not implement, rather than serve
+     * other numbers than PEFT's.
+     */
+    private static void refuseUnsupported(JsonNode config) throws CheckpointFormatException {
+        for (String flag : List.of("use_dora", "use_rslora", "fan_in_fan_out", "lora_bias")) {
+            if (config.path(flag).asBoolean(false)) {
+                throw new CheckpointFormatException(CONFIG_FILE + ": " + flag + " is not supported");
+            }
+        }
+        for (String pattern : List.of("rank_pattern", "alpha_pattern")) {
+            if (config.path(pattern).size() > 0) {
+                throw new CheckpointFormatException(CONFIG_FILE + ": " + pattern + " (per-module ranks or alphas)"
+                        + " is not supported");
+            }
+        }
+        for (String field : List.of("layers_to_transform", "modules_to_save", "exclude_modules")) {
+            JsonNode value = config.path(field);
+            if (!value.isMissingNode() && !value.isNull() && !(value.isContainerNode() && value.isEmpty())) {
+                throw new CheckpointFormatException(CONFIG_FILE + ": " + field + " is not supported");
+            }
+        }
+        String bias = config.path("bias").asText("none");
+        if (!bias.equals("none")) {
+            throw new CheckpointFormatException(CONFIG_FILE + ": bias \"" + bias + "\" is not supported (only none)");
+        }
+    }
+
+    /**
+     * Refuses an adapter file with LoRA tensors for modules the settings do not adapt: loading it would silently
+     * drop part of the adapter.
+     */
+    static void checkEveryTensorUsed(Map<String, String> stored, Set<String> used)
+            throws CheckpointFormatException {
+        for (Map.Entry<String, String> tensor : stored.entrySet()) {
+            if (tensor.getKey().contains(".lora_") && !used.contains(tensor.getKey())) {
+                throw new CheckpointFormatException(WEIGHTS_FILE + " has " + tensor.getValue() + ", for a module"
+                        + " that adapter_config.json's target_modules does not adapt in this model");
+            }
+        }
     }
 
     /**

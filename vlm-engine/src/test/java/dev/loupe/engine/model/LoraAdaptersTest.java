@@ -19,17 +19,20 @@ import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.Pair;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.loupe.engine.checkpoint.CheckpointFormatException;
 import dev.loupe.engine.checkpoint.DType;
 import dev.loupe.engine.checkpoint.SafetensorsFile;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** LoRA adapters: neutral at the start, only they learn, they reload exactly, and merging keeps the logits. */
@@ -161,5 +164,48 @@ class LoraAdaptersTest {
         for (int i = 0; i < adapted.length; i++) {
             assertEquals(adapted[i], merged[i], 1e-5, "logit " + i);
         }
+    }
+
+    @Test
+    void peftsListFormOfTargetModulesLoadsAndWhatLoupeCannotReproduceIsRefused() throws Exception {
+        Path base = savedBase();
+        LlavaModel model = HfCheckpoint.load(manager, base, DataType.FLOAT32);
+        LoraAdapters.apply(manager, model, SETTINGS);
+        train(model);
+        float[] adapted = logits(model);
+        Path adapter = dir.resolve("adapter");
+        LoraAdapters.save(model, SETTINGS, adapter);
+        ObjectMapper json = new ObjectMapper();
+        Path configFile = adapter.resolve(LoraAdapters.CONFIG_FILE);
+        ObjectNode written = (ObjectNode) json.readTree(configFile.toFile());
+
+        // PEFT's most common form: a list of last names, matched in every tower (the vision tower's q_proj too).
+        ObjectNode listed = written.deepCopy();
+        listed.remove("loupe_vision_encoder");
+        listed.putArray("target_modules").add("q_proj").add("v_proj").add("gate_proj");
+        json.writeValue(configFile.toFile(), listed);
+        LlavaModel reloaded = HfCheckpoint.load(manager, base, DataType.FLOAT32);
+        assertEquals(SETTINGS, LoraAdapters.load(manager, reloaded, adapter));
+        assertArrayEquals(adapted, logits(reloaded));
+
+        // Fewer names than the file has tensors for: loading would drop part of the adapter.
+        listed.putArray("target_modules").add("q_proj").add("v_proj");
+        assertRefused(json, configFile, listed, base, adapter, "gate_proj.lora_");
+        // Settings that change what the adapter computes are refused by name.
+        for (String flag : List.of("use_dora", "use_rslora")) {
+            assertRefused(json, configFile, written.deepCopy().put(flag, true), base, adapter, flag);
+        }
+        ObjectNode ranks = written.deepCopy();
+        ranks.putObject("rank_pattern").put("q_proj", 8);
+        assertRefused(json, configFile, ranks, base, adapter, "rank_pattern");
+    }
+
+    private void assertRefused(ObjectMapper json, Path configFile, ObjectNode config, Path base, Path adapter,
+            String expected) throws Exception {
+        json.writeValue(configFile.toFile(), config);
+        LlavaModel model = HfCheckpoint.load(manager, base, DataType.FLOAT32);
+        CheckpointFormatException e = assertThrows(CheckpointFormatException.class,
+                () -> LoraAdapters.load(manager, model, adapter));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
 }

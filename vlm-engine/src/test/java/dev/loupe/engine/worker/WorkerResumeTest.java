@@ -149,4 +149,29 @@ class WorkerResumeTest {
     private static JsonNode last(List<JsonNode> lines) {
         return lines.get(lines.size() - 1);
     }
+
+    @Test
+    void withEvaluationsAtEpochEndsAResumedRunEndsWithTheStraightRunsArtifact() throws Exception {
+        // The fixture's own spec: 4 epochs of 3 steps with validation examples, so the model is evaluated at every
+        // epoch's end; a checkpoint at each. The crash comes after step 4, past the evaluation of step 3.
+        TrainerWorker.Result straight = new TrainerWorker(WorkerFixture.read(fixture.spec(dir.resolve("evaluated"))),
+                new WorkerFixture.CapturedReports()).run();
+        assertEquals(TrainerWorker.Outcome.SUCCEEDED, straight.outcome());
+        JobSpec job = WorkerFixture.read(fixture.spec(dir.resolve("evaluated-crash")));
+        TrainerWorker.Result crashed = new TrainerWorker(job, report -> {
+            if (report instanceof WorkerReport.Metrics metrics && metrics.step() == 4) {
+                throw new IllegalStateException("the machine went away");
+            }
+        }).run();
+        assertEquals(TrainerWorker.Outcome.FAILED, crashed.outcome());
+        TrainerWorker.Result resumed = new TrainerWorker(job, new WorkerFixture.CapturedReports()).run();
+        assertEquals(TrainerWorker.Outcome.SUCCEEDED, resumed.outcome());
+        try (Stream<Path> files = Files.list(straight.artifact())) {
+            for (Path file : files.toList()) {
+                assertArrayEquals(Files.readAllBytes(file),
+                        Files.readAllBytes(resumed.artifact().resolve(file.getFileName())),
+                        file.getFileName() + " differs");
+            }
+        }
+    }
 }
