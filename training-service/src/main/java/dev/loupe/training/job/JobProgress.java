@@ -135,20 +135,7 @@ public class JobProgress {
                 return jobs.update(tx, scored)
                         .chain(() -> jobs.addEvent(tx, jobId, JobEvent.INFO, JobEvent.METRICS, message, metrics));
             });
-            case "metrics" -> inTransaction(jobId, (tx, job) -> {
-                long step = line.path("step").asLong();
-                Job progressed = withProgress(job, step, job.totalSteps(), job.attempt(), job.workerPid(),
-                        job.startedAt());
-                Map<String, Double> metrics = numbers(line, List.of("step", "epoch", "loss", "learning_rate",
-                        "grad_norm", "tokens_per_second"));
-                boolean skipped = line.path("skipped").asBoolean(false);
-                return jobs.update(tx, progressed)
-                        .chain(() -> jobs.addEvent(tx, jobId, skipped ? JobEvent.WARN : JobEvent.INFO,
-                                JobEvent.METRICS, "Step " + step + (skipped
-                                        ? " skipped: the gradients overflowed at this loss scale"
-                                        : ""),
-                                metrics));
-            });
+            case "metrics" -> steps(jobId, List.of(line));
             case "checkpoint" -> checkpoint(jobId, line);
             case "message" -> inTransaction(jobId, (tx, job) -> jobs.addEvent(tx, jobId,
                     line.path("level").asText().equals("warning") ? JobEvent.WARN : JobEvent.INFO,
@@ -158,6 +145,34 @@ public class JobProgress {
             }
             default -> LOG.warnf("Job %s: the worker reported an unknown line type '%s'", jobId, type);
         }
+    }
+
+    /**
+     * Records consecutive {@code metrics} reports in one transaction: the job's progress at the last, an event for
+     * each step. A worker reports every step; recording a second's worth at once keeps the database work per step
+     * small beside the training it shares the machine with.
+     */
+    public void steps(String jobId, List<JsonNode> lines) {
+        if (lines.isEmpty()) {
+            return;
+        }
+        inTransaction(jobId, (tx, job) -> {
+            long last = lines.get(lines.size() - 1).path("step").asLong();
+            Uni<?> recorded = jobs.update(tx, withProgress(job, last, job.totalSteps(), job.attempt(),
+                    job.workerPid(), job.startedAt()));
+            for (JsonNode line : lines) {
+                long step = line.path("step").asLong();
+                Map<String, Double> metrics = numbers(line, List.of("step", "epoch", "loss", "learning_rate",
+                        "grad_norm", "tokens_per_second"));
+                boolean skipped = line.path("skipped").asBoolean(false);
+                recorded = recorded.chain(() -> jobs.addEvent(tx, jobId, skipped ? JobEvent.WARN : JobEvent.INFO,
+                        JobEvent.METRICS, "Step " + step + (skipped
+                                ? " skipped: the gradients overflowed at this loss scale"
+                                : ""),
+                        metrics));
+            }
+            return recorded;
+        });
     }
 
     private void checkpoint(String jobId, JsonNode line) {

@@ -96,6 +96,7 @@ public class KubernetesWorkers implements WorkerExecutor {
         volatile boolean connected;
         /** When the Job was first seen finished without the worker's exit report. */
         volatile Instant finishedUnreported;
+        volatile java.util.concurrent.ScheduledFuture<?> flushes;
 
         Remote(Job job, String name, String engineSpec, byte[] keyHash) {
             this.job = job;
@@ -150,6 +151,8 @@ public class KubernetesWorkers implements WorkerExecutor {
         try {
             remote = new Remote(job, name, TrainerSpecs.forJob(job, baseModel, config).toString(), sha256(key));
             running.put(job.id(), remote);
+            remote.flushes = timer.scheduleWithFixedDelay(remote.reports::flushIfDue, 250, 250,
+                    TimeUnit.MILLISECONDS);
             var created = client.batch().v1().jobs().inNamespace(namespace).resource(kubernetesJob(job, name))
                     .create();
             client.secrets()
@@ -169,7 +172,10 @@ public class KubernetesWorkers implements WorkerExecutor {
                     .create();
         } catch (Exception e) {
             LOG.errorf(e, "Job %s: its Kubernetes Job could not be created", job.id());
-            running.remove(job.id());
+            Remote failed = running.remove(job.id());
+            if (failed != null && failed.flushes != null) {
+                failed.flushes.cancel(false);
+            }
             deleteQuietly(name);
             progress.note(job.id(), dev.loupe.training.model.JobEvent.ERROR,
                     "The worker's Kubernetes Job could not be created: " + e.getMessage());
@@ -422,6 +428,9 @@ public class KubernetesWorkers implements WorkerExecutor {
     private void end(Remote remote, JobProgress.Exit exit) {
         if (!remote.ended.compareAndSet(false, true)) {
             return;
+        }
+        if (remote.flushes != null) {
+            remote.flushes.cancel(false);
         }
         try {
             progress.exited(remote.job.id(), exit);

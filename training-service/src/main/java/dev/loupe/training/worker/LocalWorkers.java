@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -53,8 +54,9 @@ public class LocalWorkers implements WorkerExecutor {
     }
 
     private final Map<String, Running> running = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService killer = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "worker-killer");
+    /** Kills workers that outlive their grace period, and records waiting step reports. */
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "local-workers");
         thread.setDaemon(true);
         return thread;
     });
@@ -114,7 +116,16 @@ public class LocalWorkers implements WorkerExecutor {
                 process.destroyForcibly();
             }
         });
-        daemon("worker-reports-" + job.id(), () -> follow(job, process, feedFailed, fed));
+        RunReports reports = new RunReports(job.id(), progress);
+        ScheduledFuture<?> flushes = timer.scheduleWithFixedDelay(reports::flushIfDue, 250, 250,
+                TimeUnit.MILLISECONDS);
+        daemon("worker-reports-" + job.id(), () -> {
+            try {
+                follow(job, process, reports, feedFailed, fed);
+            } finally {
+                flushes.cancel(false);
+            }
+        });
         try {
             progress.workerStarted(job.id(), process.pid());
         } catch (RuntimeException e) {
@@ -143,8 +154,8 @@ public class LocalWorkers implements WorkerExecutor {
                 .start();
     }
 
-    private void follow(Job job, Process process, AtomicBoolean feedFailed, AtomicReference<ExampleFeed.Fed> fed) {
-        RunReports reports = new RunReports(job.id(), progress);
+    private void follow(Job job, Process process, RunReports reports, AtomicBoolean feedFailed,
+            AtomicReference<ExampleFeed.Fed> fed) {
         try (BufferedReader lines = new BufferedReader(
                 new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             for (String text = lines.readLine(); text != null; text = lines.readLine()) {
@@ -189,7 +200,7 @@ public class LocalWorkers implements WorkerExecutor {
             worker.process().toHandle().destroy();
         }
         // Each request sets its own deadline: a cancel after a pause does not wait for the pause's.
-        killer.schedule(() -> {
+        timer.schedule(() -> {
             if (worker.process().isAlive()) {
                 LOG.warnf("Job %s: worker %d did not stop within %s; killing it", jobId, worker.process().pid(),
                         grace);
@@ -228,6 +239,6 @@ public class LocalWorkers implements WorkerExecutor {
     @PreDestroy
     void stopAll() {
         running.values().forEach(worker -> worker.process().toHandle().destroy());
-        killer.shutdownNow();
+        timer.shutdownNow();
     }
 }
