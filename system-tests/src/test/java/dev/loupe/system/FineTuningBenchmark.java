@@ -17,7 +17,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
@@ -30,11 +29,7 @@ import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
 import org.junit.jupiter.api.Test;
 
-import dev.loupe.engine.tiny.SyntheticScenes;
-
 import static dev.loupe.system.Gateway.as;
-import static org.hamcrest.Matchers.equalTo;
-import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 
 /**
  * Fine-tuning through the whole platform (the gateway, the training-service, its trainer worker: a child JVM fed by
@@ -131,7 +126,8 @@ class FineTuningBenchmark {
     void firstStepLatencyAndTrainingThroughputAgainstTheEngineAlone() throws Exception {
         Path folder = Files.createTempDirectory("loupe-fine-tuning-bench");
         Path corpus = folder.resolve("corpus");
-        String dataset = importScenes(corpus, SCENES);
+        // A scene drawn twice is refused as a duplicate: a few fewer records are fine.
+        String dataset = FineTuningIT.importColourDataset(corpus, SCENES, SCENES - SCENES / 20);
         String everyScene = freeze(dataset, 0);
         String withValidation = freeze(dataset, 0.1);
         Path examples = engineExamples(corpus, folder.resolve("examples"), dataset, everyScene);
@@ -270,24 +266,6 @@ class FineTuningBenchmark {
         System.out.printf(Locale.ROOT, "platform cost: %.1f%% of the engine's tokens/s (target: under %.0f%%: %s); "
                 + "%.1f%% of its steps/s%n", 100 * cost, 100 * COST_TARGET, cost < COST_TARGET ? "met" : "missed",
                 100 * (engineSteps - platformSteps) / engineSteps);
-    }
-
-    /** Scenes {@code 0 .. count-1} of the colours task imported into a new dataset of acme's steward; its id. */
-    private static String importScenes(Path corpus, int count) throws IOException {
-        new SyntheticScenes(5000).writeNativeCorpus(corpus, count, SyntheticScenes.CorpusTask.COLOURS);
-        String dataset = Gateway.createDataset("acme-steward", Gateway.uniqueName("bench-colours"));
-        as("acme-steward").header("Idempotency-Key", "import-" + UUID.randomUUID())
-                .multiPart("format", "loupe")
-                .multiPart("file", "records.jsonl", Files.readAllBytes(corpus.resolve("records.jsonl")),
-                        "application/x-ndjson")
-                .multiPart("images", "images.zip", Files.readAllBytes(corpus.resolve("images.zip")), "application/zip")
-                .post("/v1/datasets/" + dataset + "/imports")
-                .then()
-                .statusCode(201)
-                .body("status", equalTo("succeeded"))
-                // A scene drawn twice is refused as a duplicate: a few fewer records are fine.
-                .body("records_accepted", greaterThanOrEqualTo(count - count / 20));
-        return dataset;
     }
 
     /** Freezes a version of the dataset with this share of it in the validation split; its id. */

@@ -80,6 +80,20 @@ class LoraAdaptersTest {
         return model.forward(new ParameterStore(manager, false), inputs(), false).head().toFloatArray();
     }
 
+    /** A base checkpoint, an adapter trained on it and saved, and the logits the adapted model gave. */
+    private record Trained(Path base, Path adapter, float[] logits) {
+    }
+
+    private Trained trainedAdapter() throws Exception {
+        Path base = savedBase();
+        LlavaModel model = HfCheckpoint.load(manager, base, DataType.FLOAT32);
+        LoraAdapters.apply(manager, model, SETTINGS);
+        train(model);
+        Path adapter = dir.resolve("adapter");
+        LoraAdapters.save(model, SETTINGS, adapter);
+        return new Trained(base, adapter, logits(model));
+    }
+
     /** A few plain gradient steps that push the first position's logits towards token 7. */
     private void train(LlavaModel model) {
         for (int step = 0; step < 5; step++) {
@@ -132,13 +146,10 @@ class LoraAdaptersTest {
 
     @Test
     void aSavedAdapterReloadsToIdenticalLogitsAndMergesWithinTolerance() throws Exception {
-        Path base = savedBase();
-        LlavaModel model = HfCheckpoint.load(manager, base, DataType.FLOAT32);
-        LoraAdapters.apply(manager, model, SETTINGS);
-        train(model);
-        float[] adapted = logits(model);
-        Path adapter = dir.resolve("adapter");
-        LoraAdapters.save(model, SETTINGS, adapter);
+        Trained trained = trainedAdapter();
+        Path base = trained.base();
+        Path adapter = trained.adapter();
+        float[] adapted = trained.logits();
 
         JsonNode config = new ObjectMapper().readTree(adapter.resolve(LoraAdapters.CONFIG_FILE).toFile());
         assertEquals("LORA", config.path("peft_type").asText());
@@ -168,13 +179,10 @@ class LoraAdaptersTest {
 
     @Test
     void peftsListFormOfTargetModulesLoadsAndWhatLoupeCannotReproduceIsRefused() throws Exception {
-        Path base = savedBase();
-        LlavaModel model = HfCheckpoint.load(manager, base, DataType.FLOAT32);
-        LoraAdapters.apply(manager, model, SETTINGS);
-        train(model);
-        float[] adapted = logits(model);
-        Path adapter = dir.resolve("adapter");
-        LoraAdapters.save(model, SETTINGS, adapter);
+        Trained trained = trainedAdapter();
+        Path base = trained.base();
+        Path adapter = trained.adapter();
+        float[] adapted = trained.logits();
         ObjectMapper json = new ObjectMapper();
         Path configFile = adapter.resolve(LoraAdapters.CONFIG_FILE);
         ObjectNode written = (ObjectNode) json.readTree(configFile.toFile());
