@@ -7,8 +7,10 @@ public enum Role {
     /** Held only by the services' own service accounts, for calls a service makes on its own behalf. */
     SERVICE("loupe-service"),
     /**
-     * Held only by the trainer workers' account (Kubernetes executor): reports for the job it was launched for and
-     * reads that job's examples, nothing else.
+     * Held only by the trainer workers' account (Kubernetes executor): reports for the job a worker key names and
+     * reads training examples, nothing else. The dataset-service does not check which job a read names against the
+     * training-service, so the account's secret opens any version whose tenant it names: it must stay in the worker
+     * pods (docs/security.md).
      */
     TRAINER_WORKER("loupe-trainer-worker");
 

@@ -12,7 +12,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -38,7 +40,6 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.smallrye.mutiny.Multi;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.smallrye.mutiny.subscription.Cancellable;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 import org.jboss.logging.Logger;
@@ -94,6 +95,8 @@ public class KubernetesWorkers implements WorkerExecutor {
         volatile MultiEmitter<? super WorkerInstruction> instructions;
         /** Whether the agent has connected (its stream may have broken since). */
         volatile boolean connected;
+        /** Whether its Job and Secret exist: the poll leaves a launch alone until then. */
+        volatile boolean created;
         /** When the Job was first seen finished without the worker's exit report. */
         volatile Instant finishedUnreported;
         volatile java.util.concurrent.ScheduledFuture<?> flushes;
@@ -110,6 +113,18 @@ public class KubernetesWorkers implements WorkerExecutor {
     private final Map<String, Remote> running = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "kubernetes-workers");
+        thread.setDaemon(true);
+        return thread;
+    });
+    /** Records waiting step reports (database work, kept off the timer's deadlines). */
+    private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "kubernetes-workers-reports");
+        thread.setDaemon(true);
+        return thread;
+    });
+    /** Kills and waits that take seconds, off the timer's thread. */
+    private final ExecutorService blocking = Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "kubernetes-workers-kill");
         thread.setDaemon(true);
         return thread;
     });
@@ -151,7 +166,7 @@ public class KubernetesWorkers implements WorkerExecutor {
         try {
             remote = new Remote(job, name, TrainerSpecs.forJob(job, baseModel, config).toString(), sha256(key));
             running.put(job.id(), remote);
-            remote.flushes = timer.scheduleWithFixedDelay(remote.reports::flushIfDue, 250, 250,
+            remote.flushes = flusher.scheduleWithFixedDelay(remote.reports::flushIfDue, 250, 250,
                     TimeUnit.MILLISECONDS);
             var created = client.batch().v1().jobs().inNamespace(namespace).resource(kubernetesJob(job, name))
                     .create();
@@ -170,6 +185,7 @@ public class KubernetesWorkers implements WorkerExecutor {
                             .addToStringData(WORKER_KEY_ENTRY, key)
                             .build())
                     .create();
+            remote.created = true;
         } catch (Exception e) {
             LOG.errorf(e, "Job %s: its Kubernetes Job could not be created", job.id());
             Remote failed = running.remove(job.id());
@@ -231,6 +247,8 @@ public class KubernetesWorkers implements WorkerExecutor {
                 .endMetadata()
                 .withNewSpec()
                 .withRestartPolicy("Never")
+                // The worker needs no Kubernetes API: no token of the service account in its pod.
+                .withAutomountServiceAccountToken(false)
                 .withServiceAccountName(settings.serviceAccount().orElse(null))
                 .withNodeSelector(settings.nodeSelector().isEmpty() ? null : settings.nodeSelector())
                 .withTolerations(tolerations(settings.tolerations().orElse(List.of())))
@@ -369,31 +387,47 @@ public class KubernetesWorkers implements WorkerExecutor {
      */
     public Multi<WorkerInstruction> connect(Multi<WorkerReport> reports) {
         return Multi.createFrom().emitter(emitter -> {
+            // One thread per stream records its reports in order (they write to the database, off the event loop);
+            // the stream's end and failure queue behind them, so an exit report is never overtaken or dropped.
+            ExecutorService recorder = Executors.newSingleThreadExecutor(runnable -> {
+                Thread thread = new Thread(runnable, "worker-reports");
+                thread.setDaemon(true);
+                return thread;
+            });
             Remote[] connected = new Remote[1];
-            Cancellable subscription = reports.emitOn(Infrastructure.getDefaultWorkerPool())
-                    .subscribe()
-                    .with(report -> {
-                        try {
-                            if (connected[0] == null) {
-                                connected[0] = authenticate(report.getJobId(), report.getAttempt(),
-                                        report.getWorkerKey());
-                                attach(connected[0], emitter);
-                            }
-                            receive(connected[0], report, emitter);
-                        } catch (RuntimeException e) {
-                            emitter.fail(e);
-                        }
-                    }, failure -> {
-                        // The stream broke (network, the pod died): the Job's state tells the end at the next poll.
-                        if (connected[0] != null) {
-                            LOG.warnf("Job %s: the worker's report stream broke: %s", connected[0].job.id(),
-                                    failure.getMessage());
-                            connected[0].instructions = null;
-                        }
-                        emitter.complete();
-                    }, emitter::complete);
-            emitter.onTermination(subscription::cancel);
+            Cancellable subscription = reports.subscribe().with(report -> record(recorder, () -> {
+                try {
+                    if (connected[0] == null) {
+                        connected[0] = authenticate(report.getJobId(), report.getAttempt(), report.getWorkerKey());
+                        attach(connected[0], emitter);
+                    }
+                    receive(connected[0], report, emitter);
+                } catch (RuntimeException e) {
+                    emitter.fail(e);
+                }
+            }), failure -> record(recorder, () -> {
+                // The stream broke (network, the pod died): the Job's state tells the end at the next poll.
+                if (connected[0] != null) {
+                    LOG.warnf("Job %s: the worker's report stream broke: %s", connected[0].job.id(),
+                            failure.getMessage());
+                    connected[0].instructions = null;
+                }
+                emitter.complete();
+            }), () -> record(recorder, emitter::complete));
+            emitter.onTermination(() -> {
+                subscription.cancel();
+                // The reports already queued are still recorded; the thread ends after them.
+                recorder.shutdown();
+            });
         });
+    }
+
+    private static void record(ExecutorService recorder, Runnable work) {
+        try {
+            recorder.execute(work);
+        } catch (RejectedExecutionException e) {
+            // The stream has ended: nothing more is recorded from it.
+        }
     }
 
     private void attach(Remote remote, MultiEmitter<? super WorkerInstruction> emitter) {
@@ -407,6 +441,11 @@ public class KubernetesWorkers implements WorkerExecutor {
     }
 
     private void receive(Remote remote, WorkerReport report, MultiEmitter<? super WorkerInstruction> emitter) {
+        if (remote.ended.get()) {
+            // Its end is recorded (a stop's deadline passed): a late report must not change the job.
+            emitter.complete();
+            return;
+        }
         switch (report.getReportCase()) {
             case LINE -> remote.reports.line(report.getLine());
             case EXIT -> {
@@ -461,10 +500,47 @@ public class KubernetesWorkers implements WorkerExecutor {
             if (!remote.ended.get()) {
                 LOG.warnf("Job %s: the worker did not stop within %s; deleting Kubernetes Job %s", jobId, grace,
                         remote.name);
-                deleteQuietly(remote.name);
-                end(remote, remote.reports.exit(KILLED, false, List.of(), List.of()));
+                blocking.execute(() -> {
+                    // Its end is recorded only once its pod is gone: nothing may write to the job's folder after.
+                    killNow(remote);
+                    end(remote, remote.reports.exit(KILLED, false, List.of(), List.of()));
+                });
             }
         }, grace.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Deletes a launch's Job with no grace period (its pod is killed) and waits until its pod is gone. */
+    private void killNow(Remote remote) {
+        try {
+            client.batch()
+                    .v1()
+                    .jobs()
+                    .inNamespace(namespace)
+                    .withName(remote.name)
+                    .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND)
+                    .withGracePeriod(0)
+                    .delete();
+            awaitPodsGone(remote.job.id(), Duration.ofSeconds(30));
+        } catch (KubernetesClientException e) {
+            LOG.warnf(e, "Kubernetes Job %s could not be deleted", remote.name);
+        }
+    }
+
+    /** Waits until no pod of the fine-tuning job is left, or the time is up. */
+    private void awaitPodsGone(String jobId, Duration timeout) {
+        Instant deadline = Instant.now().plus(timeout);
+        try {
+            while (Instant.now().isBefore(deadline) && !client.pods()
+                    .inNamespace(namespace)
+                    .withLabel(JOB_ID_LABEL, jobId)
+                    .list()
+                    .getItems()
+                    .isEmpty()) {
+                Thread.sleep(500);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Deletes the job's Kubernetes Jobs (their pods get SIGTERM and save a checkpoint) and waits for the pods. */
@@ -478,19 +554,9 @@ public class KubernetesWorkers implements WorkerExecutor {
             LOG.warnf("Job %s: deleting its orphaned Kubernetes Jobs", job.id());
             orphans.withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
             // The relaunch writes to the same folder: wait until the old pod has saved its checkpoint and gone.
-            Instant deadline = Instant.now().plus(config.worker().pauseGrace()).plusSeconds(10);
-            while (Instant.now().isBefore(deadline) && !client.pods()
-                    .inNamespace(namespace)
-                    .withLabel(JOB_ID_LABEL, job.id())
-                    .list()
-                    .getItems()
-                    .isEmpty()) {
-                Thread.sleep(500);
-            }
+            awaitPodsGone(job.id(), config.worker().pauseGrace().plusSeconds(10));
         } catch (KubernetesClientException e) {
             LOG.warnf(e, "Job %s: its orphaned Kubernetes Jobs could not be deleted", job.id());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 
@@ -501,13 +567,16 @@ public class KubernetesWorkers implements WorkerExecutor {
     private void poll() {
         for (Remote remote : running.values()) {
             try {
-                if (remote.ended.get()) {
+                if (remote.ended.get() || !remote.created) {
                     continue;
                 }
                 var kubernetesJob = client.batch().v1().jobs().inNamespace(namespace).withName(remote.name).get();
                 JobStatus status = kubernetesJob == null ? null : kubernetesJob.getStatus();
                 boolean finished = kubernetesJob == null || status != null
                         && (positive(status.getFailed()) || positive(status.getSucceeded()));
+                if (!finished) {
+                    remote.finishedUnreported = null;
+                }
                 if (finished) {
                     if (remote.finishedUnreported == null) {
                         remote.finishedUnreported = Instant.now();
@@ -555,6 +624,8 @@ public class KubernetesWorkers implements WorkerExecutor {
     @PreDestroy
     void close() {
         timer.shutdownNow();
+        flusher.shutdownNow();
+        blocking.shutdownNow();
     }
 
     private static String suffix() {

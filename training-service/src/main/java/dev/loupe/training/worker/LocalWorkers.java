@@ -54,9 +54,15 @@ public class LocalWorkers implements WorkerExecutor {
     }
 
     private final Map<String, Running> running = new ConcurrentHashMap<>();
-    /** Kills workers that outlive their grace period, and records waiting step reports. */
+    /** Kills workers that outlive their grace period. */
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "local-workers");
+        Thread thread = new Thread(runnable, "worker-killer");
+        thread.setDaemon(true);
+        return thread;
+    });
+    /** Records waiting step reports (database work, kept off the kill deadlines). */
+    private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "worker-reports-flush");
         thread.setDaemon(true);
         return thread;
     });
@@ -117,7 +123,7 @@ public class LocalWorkers implements WorkerExecutor {
             }
         });
         RunReports reports = new RunReports(job.id(), progress);
-        ScheduledFuture<?> flushes = timer.scheduleWithFixedDelay(reports::flushIfDue, 250, 250,
+        ScheduledFuture<?> flushes = flusher.scheduleWithFixedDelay(reports::flushIfDue, 250, 250,
                 TimeUnit.MILLISECONDS);
         daemon("worker-reports-" + job.id(), () -> {
             try {
@@ -240,5 +246,6 @@ public class LocalWorkers implements WorkerExecutor {
     void stopAll() {
         running.values().forEach(worker -> worker.process().toHandle().destroy());
         timer.shutdownNow();
+        flusher.shutdownNow();
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,6 +26,7 @@ final class RunReports {
 
     private final String jobId;
     private final JobProgress progress;
+    private final ReentrantLock lock = new ReentrantLock();
     private final List<JsonNode> steps = new ArrayList<>();
     private long firstStepNanos;
     private String failedReason;
@@ -36,7 +38,8 @@ final class RunReports {
     }
 
     /** Records one report line of the trainer worker; a line that cannot be recorded is logged and skipped. */
-    synchronized void line(String text) {
+    void line(String text) {
+        lock.lock();
         try {
             JsonNode line = JSON.readTree(text);
             if (line.path("type").asText().equals("metrics")) {
@@ -59,13 +62,23 @@ final class RunReports {
             progress.report(jobId, line);
         } catch (IOException | RuntimeException e) {
             LOG.warnf(e, "Job %s: a report line could not be recorded: %s", jobId, text);
+        } finally {
+            lock.unlock();
         }
     }
 
     /** Records the waiting step metrics if the first of them has waited {@link #STEPS_DELAY}. */
-    synchronized void flushIfDue() {
-        if (!steps.isEmpty() && System.nanoTime() - firstStepNanos >= STEPS_DELAY.toNanos()) {
-            flushSteps();
+    void flushIfDue() {
+        // A report being recorded (a checkpoint hashed, a slow database) is not waited for: the next look flushes.
+        if (!lock.tryLock()) {
+            return;
+        }
+        try {
+            if (!steps.isEmpty() && System.nanoTime() - firstStepNanos >= STEPS_DELAY.toNanos()) {
+                flushSteps();
+            }
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -88,9 +101,14 @@ final class RunReports {
      * @param feedFailed the example stream broke off: the platform's fault, not the examples', so the worker's
      *        failure reason is dropped and the job is retried as after a crash
      */
-    synchronized JobProgress.Exit exit(int exitCode, boolean feedFailed, List<String> trainRecordHashes,
+    JobProgress.Exit exit(int exitCode, boolean feedFailed, List<String> trainRecordHashes,
             List<String> validationRecordHashes) {
-        flushSteps();
+        lock.lock();
+        try {
+            flushSteps();
+        } finally {
+            lock.unlock();
+        }
         return new JobProgress.Exit(exitCode, feedFailed ? null : failedReason, artifact, trainRecordHashes,
                 validationRecordHashes);
     }

@@ -133,10 +133,13 @@ public final class WorkerAgent {
         Path specFile = Files.createTempFile("job-spec", ".json",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(specFile, spec.getEngineSpecJson());
-        Process trainer = new ProcessBuilder(trainerCommand(specFile))
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        Thread stopOnSigterm = new Thread(() -> stopAndWait(trainer), "worker-agent-stop");
+        ProcessBuilder command = new ProcessBuilder(trainerCommand(specFile)).redirectError(
+                ProcessBuilder.Redirect.INHERIT);
+        // The trainer parses pictures; it gets none of the agent's secrets (client secret, worker key).
+        command.environment().keySet().removeIf(name -> name.startsWith("LOUPE_"));
+        Process trainer = command.start();
+        CountDownLatch reported = new CountDownLatch(1);
+        Thread stopOnSigterm = new Thread(() -> stopAndWait(trainer, reported), "worker-agent-stop");
         Runtime.getRuntime().addShutdownHook(stopOnSigterm);
         LOG.infof("Job %s attempt %d: trainer worker %d started", spec.getJobId(), spec.getAttempt(), trainer.pid());
 
@@ -204,8 +207,13 @@ public final class WorkerAgent {
         }
         reports.onNext(WorkerReport.newBuilder().setExit(exit).build());
         reports.onCompleted();
-        if (!answered.await(30, TimeUnit.SECONDS)) {
-            LOG.warnf("Job %s: the service did not close the report stream", spec.getJobId());
+        try {
+            // The service records what is queued before it closes the stream (a final checkpoint is hashed).
+            if (!answered.await(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warnf("Job %s: the service did not close the report stream", spec.getJobId());
+            }
+        } finally {
+            reported.countDown();
         }
         LOG.infof("Job %s: trainer worker exited with %d", spec.getJobId(), exitCode);
         Files.deleteIfExists(specFile);
@@ -218,16 +226,19 @@ public final class WorkerAgent {
                 Integer.parseInt(env.getOrDefault(WORKER_THREADS, "0")), setting(WORKER_CLASSPATH), specFile);
     }
 
-    /** On SIGTERM to the pod: the trainer saves a checkpoint and exits; the agent waits for it. */
-    private static void stopAndWait(Process trainer) {
-        if (!trainer.isAlive()) {
-            return;
-        }
-        trainer.toHandle().destroy();
+    /**
+     * On SIGTERM to the pod: the trainer saves a checkpoint and exits; the agent waits for it and for its last
+     * reports and exit to reach the service before the JVM halts.
+     */
+    private static void stopAndWait(Process trainer, CountDownLatch reported) {
         try {
-            if (!trainer.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
-                trainer.destroyForcibly();
+            if (trainer.isAlive()) {
+                trainer.toHandle().destroy();
+                if (!trainer.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+                    trainer.destroyForcibly();
+                }
             }
+            reported.await(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

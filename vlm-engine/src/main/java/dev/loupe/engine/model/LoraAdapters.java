@@ -145,7 +145,13 @@ public final class LoraAdapters {
         if (target.isArray()) {
             // PEFT's list form: every linear layer whose last name is listed, the vision tower's included.
             names = new ArrayList<>();
-            target.forEach(name -> names.add(name.asText()));
+            for (JsonNode name : target) {
+                if (name.asText().isEmpty() || name.asText().contains(".")) {
+                    throw new CheckpointFormatException(CONFIG_FILE + ": target_modules entry \"" + name.asText()
+                            + "\" is not a module's last name (like q_proj); Loupe matches last names only");
+                }
+                names.add(name.asText());
+            }
             visionEncoder = true;
         } else {
             // A regular expression over the whole module name: Loupe reads the alternatives of its last group, and
@@ -156,7 +162,8 @@ public final class LoraAdapters {
                         + " or a pattern ending in a group of them, like ^language_model\\..*\\.(q_proj|v_proj)$");
             }
             names = List.of(pattern.substring(pattern.lastIndexOf('(') + 1, pattern.lastIndexOf(')')).split("\\|"));
-            visionEncoder = config.path("loupe_vision_encoder").asBoolean(!pattern.contains("language_model"));
+            visionEncoder = config.path("loupe_vision_encoder")
+                    .asBoolean(pattern.contains("vision_tower") || !pattern.contains("language_model"));
         }
         return new LoraSettings(config.path("r").asInt(), config.path("lora_alpha").asDouble(),
                 (float) config.path("lora_dropout").asDouble(), names, visionEncoder);
@@ -191,15 +198,16 @@ public final class LoraAdapters {
     }
 
     /**
-     * Refuses an adapter file with LoRA tensors for modules the settings do not adapt: loading it would silently
-     * drop part of the adapter.
+     * Refuses an adapter file with tensors Loupe would not use (LoRA tensors of modules the settings do not adapt,
+     * or anything else, like trainable token deltas): loading it would silently drop part of the adapter.
      */
     static void checkEveryTensorUsed(Map<String, String> stored, Set<String> used)
             throws CheckpointFormatException {
         for (Map.Entry<String, String> tensor : stored.entrySet()) {
-            if (tensor.getKey().contains(".lora_") && !used.contains(tensor.getKey())) {
-                throw new CheckpointFormatException(WEIGHTS_FILE + " has " + tensor.getValue() + ", for a module"
-                        + " that adapter_config.json's target_modules does not adapt in this model");
+            if (!used.contains(tensor.getKey())) {
+                throw new CheckpointFormatException(WEIGHTS_FILE + " has " + tensor.getValue() + ", which Loupe"
+                        + " would not use: adapter_config.json's target_modules does not adapt that module in this"
+                        + " model, or it is not a LoRA matrix");
             }
         }
     }
