@@ -40,8 +40,6 @@ import dev.loupe.contracts.training.v1.JobEvent;
 import dev.loupe.contracts.training.v1.JobState;
 import dev.loupe.contracts.training.v1.Lineage;
 import dev.loupe.contracts.training.v1.ListCheckpointsRequest;
-import dev.loupe.contracts.training.v1.ListJobEventsRequest;
-import dev.loupe.contracts.training.v1.ListJobEventsResponse;
 import dev.loupe.contracts.training.v1.ListJobsRequest;
 import dev.loupe.contracts.training.v1.LoadModelVersionForServingRequest;
 import dev.loupe.contracts.training.v1.LoraSettings;

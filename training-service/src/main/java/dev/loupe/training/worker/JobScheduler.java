@@ -49,11 +49,8 @@ public class JobScheduler {
     private final JobProgress progress;
     private final WorkerExecutor workers;
     private final TrainingConfig config;
-    private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "job-scheduler");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ScheduledExecutorService ticker = Executors
+            .newSingleThreadScheduledExecutor(DaemonThreads.named("job-scheduler"));
 
     public JobScheduler(JobRepository jobs, JobProgress progress, WorkerExecutor workers, TrainingConfig config) {
         this.jobs = jobs;

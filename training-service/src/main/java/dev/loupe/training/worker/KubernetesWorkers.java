@@ -111,23 +111,14 @@ public class KubernetesWorkers implements WorkerExecutor {
     }
 
     private final Map<String, Remote> running = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "kubernetes-workers");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ScheduledExecutorService timer = Executors
+            .newSingleThreadScheduledExecutor(DaemonThreads.named("kubernetes-workers"));
     /** Records waiting step reports (database work, kept off the timer's deadlines). */
-    private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "kubernetes-workers-reports");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ScheduledExecutorService flusher = Executors
+            .newSingleThreadScheduledExecutor(DaemonThreads.named("kubernetes-workers-reports"));
     /** Kills and waits that take seconds, off the timer's thread. */
-    private final ExecutorService blocking = Executors.newCachedThreadPool(runnable -> {
-        Thread thread = new Thread(runnable, "kubernetes-workers-kill");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService blocking = Executors
+            .newCachedThreadPool(DaemonThreads.named("kubernetes-workers-kill"));
     private final KubernetesClient client;
     private final TrainingConfig config;
     private final TrainingConfig.Kubernetes settings;
@@ -389,11 +380,7 @@ public class KubernetesWorkers implements WorkerExecutor {
         return Multi.createFrom().emitter(emitter -> {
             // One thread per stream records its reports in order (they write to the database, off the event loop);
             // the stream's end and failure queue behind them, so an exit report is never overtaken or dropped.
-            ExecutorService recorder = Executors.newSingleThreadExecutor(runnable -> {
-                Thread thread = new Thread(runnable, "worker-reports");
-                thread.setDaemon(true);
-                return thread;
-            });
+            ExecutorService recorder = Executors.newSingleThreadExecutor(DaemonThreads.named("worker-reports"));
             Remote[] connected = new Remote[1];
             Cancellable subscription = reports.subscribe().with(report -> record(recorder, () -> {
                 try {
@@ -511,18 +498,8 @@ public class KubernetesWorkers implements WorkerExecutor {
 
     /** Deletes a launch's Job with no grace period (its pod is killed) and waits until its pod is gone. */
     private void killNow(Remote remote) {
-        try {
-            client.batch()
-                    .v1()
-                    .jobs()
-                    .inNamespace(namespace)
-                    .withName(remote.name)
-                    .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND)
-                    .withGracePeriod(0)
-                    .delete();
+        if (deleteJob(remote.name, true)) {
             awaitPodsGone(remote.job.id(), Duration.ofSeconds(30));
-        } catch (KubernetesClientException e) {
-            LOG.warnf(e, "Kubernetes Job %s could not be deleted", remote.name);
         }
     }
 
@@ -608,16 +585,28 @@ public class KubernetesWorkers implements WorkerExecutor {
     }
 
     private void deleteQuietly(String name) {
+        deleteJob(name, false);
+    }
+
+    /**
+     * Deletes a launch's Job (and so its pod and its worker key's Secret); a failure is logged.
+     *
+     * @param withoutGrace kill the pod at once instead of giving it its termination grace period
+     * @return whether the request was made
+     */
+    private boolean deleteJob(String name, boolean withoutGrace) {
         try {
-            client.batch()
+            var job = client.batch()
                     .v1()
                     .jobs()
                     .inNamespace(namespace)
                     .withName(name)
-                    .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND)
-                    .delete();
+                    .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND);
+            (withoutGrace ? job.withGracePeriod(0) : job).delete();
+            return true;
         } catch (KubernetesClientException e) {
             LOG.warnf(e, "Kubernetes Job %s could not be deleted", name);
+            return false;
         }
     }
 

@@ -55,17 +55,11 @@ public class LocalWorkers implements WorkerExecutor {
 
     private final Map<String, Running> running = new ConcurrentHashMap<>();
     /** Kills workers that outlive their grace period. */
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "worker-killer");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ScheduledExecutorService timer = Executors
+            .newSingleThreadScheduledExecutor(DaemonThreads.named("worker-killer"));
     /** Records waiting step reports (database work, kept off the kill deadlines). */
-    private final ScheduledExecutorService flusher = Executors.newSingleThreadScheduledExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "worker-reports-flush");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ScheduledExecutorService flusher = Executors
+            .newSingleThreadScheduledExecutor(DaemonThreads.named("worker-reports-flush"));
     private final TrainingConfig config;
     private final ExampleFeed feed;
     private final JobProgress progress;
@@ -143,9 +137,7 @@ public class LocalWorkers implements WorkerExecutor {
     }
 
     private static void daemon(String name, Runnable work) {
-        Thread thread = new Thread(work, name);
-        thread.setDaemon(true);
-        thread.start();
+        DaemonThreads.named(name).newThread(work).start();
     }
 
     private Process start(Job job, Path baseModel) throws IOException {
